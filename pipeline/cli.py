@@ -1,0 +1,223 @@
+"""``textmine``: one sub-command per stage, and ``run`` for all of them.
+
+This is the only module that knows paths, logging set-up and metric files. Each stage
+function here reads the tables it needs, calls the stage's pure function, validates and
+writes the result; ``dvc.yaml`` calls the same sub-commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import parallel
+from pipeline.config import Config, ConfigError, load_config
+from pipeline.tables import read_table, table_path, write_json, write_table
+
+logger = logging.getLogger("textmine")
+
+# Which stage writes which contract table; stages read each other only through these.
+TABLE_STAGE = {
+    "manifest": "ingest",
+    "documents": "ingest",
+    "pages": "ingest",
+    "segments": "ingest",
+    "languages": "language",
+    "entities": "entities",
+    "themes": "themes",
+    "subthemes": "themes",
+}
+STAGES = ("ingest", "language", "entities", "themes", "summarize", "report")
+
+
+def load(out: Path, *names: str) -> dict[str, pd.DataFrame]:
+    """Read contract tables from the output folder, validated."""
+    return {n: read_table(table_path(out, TABLE_STAGE[n], n), name=n) for n in names}
+
+
+def load_available(out: Path) -> dict[str, pd.DataFrame]:
+    """Read every contract table that exists under ``out`` (for summaries and evaluation)."""
+    tables = {}
+    for name, stage in TABLE_STAGE.items():
+        path = table_path(out, stage, name)
+        if path.exists():
+            tables[name] = read_table(path, name=name)
+    return tables
+
+
+def save(out: Path, tables: dict[str, pd.DataFrame]) -> None:
+    for name, df in tables.items():
+        write_table(table_path(out, TABLE_STAGE[name], name), df, name=name)
+        logger.info("wrote %s (%d rows)", table_path(out, TABLE_STAGE[name], name), len(df))
+
+
+# --- stages ---------------------------------------------------------------------------
+
+
+def stage_ingest(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.ingest import ingest_corpus
+
+    corpus = Path(args.corpus or cfg.base.corpus)
+    tables = ingest_corpus(corpus, cfg, cache_dir=args.out / "cache" / "ingest")
+    save(args.out, tables)
+    counts = tables["manifest"]["status"].value_counts().to_dict()
+    logger.info("ingested %s: %s", corpus, ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def stage_language(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.language import detect_languages
+
+    t = load(args.out, "documents", "segments")
+    save(args.out, {"languages": detect_languages(t["segments"], t["documents"], cfg)})
+
+
+def stage_entities(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.entities import extract_entities
+
+    t = load(args.out, "segments", "languages")
+    save(args.out, {"entities": extract_entities(t["segments"], t["languages"], cfg)})
+
+
+def stage_themes(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.themes import fit_themes
+
+    t = load(args.out, "documents", "segments", "languages")
+    corpus = Path(args.corpus or cfg.base.corpus)
+    themes, subthemes = fit_themes(t["segments"], t["languages"], t["documents"], cfg, corpus=corpus)
+    save(args.out, {"themes": themes, "subthemes": subthemes})
+
+
+def stage_summarize(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.summarize import summarize, write_summaries
+
+    summaries = summarize(load_available(args.out), cfg)
+    write_summaries(summaries, args.reports)
+
+
+def stage_report(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.report import render_report
+
+    render_report(load_available(args.out), args.reports, cfg)
+
+
+def stage_evaluate(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.evaluate import evaluate
+
+    gold = pd.read_csv(args.gold, dtype=str, keep_default_na=False)
+    result = evaluate(load_available(args.out), gold, cfg)
+    target = args.metrics or (args.reports / "evaluation.json")
+    write_json(Path(target), result)
+    logger.info("wrote %s", target)
+    summary = result.get("summary", {})
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+
+
+STAGE_FUNCS: dict[str, Callable[[argparse.Namespace, Config], None]] = {
+    "ingest": stage_ingest,
+    "language": stage_language,
+    "entities": stage_entities,
+    "themes": stage_themes,
+    "summarize": stage_summarize,
+    "report": stage_report,
+}
+
+
+def stage_exists(stage: str) -> bool:
+    try:
+        importlib.import_module(f"pipeline.{stage}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"pipeline.{stage}":
+            return False
+        raise
+    return True
+
+
+def stage_run(args: argparse.Namespace, cfg: Config) -> None:
+    timings = {}
+    for stage in STAGES:
+        if not stage_exists(stage):
+            logger.info("stage %s is not built yet; skipping", stage)
+            continue
+        start = time.perf_counter()
+        STAGE_FUNCS[stage](args, cfg)
+        timings[stage] = time.perf_counter() - start
+    total = sum(timings.values()) or 1.0
+    for stage, secs in timings.items():
+        logger.info("%-10s %7.1f s  %5.1f%%", stage, secs, 100 * secs / total)
+
+
+# --- argument parsing ---------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="textmine",
+        description="Mine consultation responses: ingest, language, entities, themes, summaries, report.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_text: str, *, corpus: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--out", type=Path, default=Path("corpora/interim"),
+                       help="folder of the stage tables (default: corpora/interim)")
+        p.add_argument("--params", type=Path, default=None,
+                       help="params.yaml to read (default: ./params.yaml if present)")
+        p.add_argument("--reports", type=Path, default=None,
+                       help="folder for tables, figures and the Chair's summary "
+                            "(default: reports/, or OUT/reports for `run`)")
+        if corpus:
+            p.add_argument("--corpus", type=Path, default=None,
+                           help="consultation folder (default: base.corpus in params)")
+        return p
+
+    add("run", "run every stage on a corpus", corpus=True)
+    add("ingest", "files -> manifest, documents, pages, segments", corpus=True)
+    add("language", "segments -> languages")
+    add("entities", "segments -> entity mentions with canonical ids")
+    add("themes", "segments -> theme scores and sub-themes", corpus=True)
+    add("summarize", "tables -> reports/tables/*.csv|xlsx, metrics.json")
+    add("report", "summaries -> reports/chair_summary.{md,docx,html}, figures")
+    ev = add("evaluate", "score the tables against a gold CSV")
+    ev.add_argument("--gold", type=Path, required=True, help="gold CSV (see DESIGN.md)")
+    ev.add_argument("--metrics", type=Path, default=None,
+                    help="JSON file to write (default: REPORTS/evaluation.json)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    parallel.SHOW_PROGRESS = sys.stderr.isatty()
+    params = args.params or (Path("params.yaml") if Path("params.yaml").exists() else None)
+    try:
+        cfg = load_config(params)
+    except ConfigError as exc:
+        print(f"textmine: {exc}", file=sys.stderr)
+        return 2
+    if args.reports is None:
+        args.reports = args.out / "reports" if args.command == "run" else Path("reports")
+    try:
+        if args.command == "run":
+            stage_run(args, cfg)
+        elif args.command == "evaluate":
+            stage_evaluate(args, cfg)
+        else:
+            STAGE_FUNCS[args.command](args, cfg)
+    except (FileNotFoundError, ConfigError) as exc:
+        print(f"textmine {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,176 @@
+"""A frozen, validated dataclass per ``params.yaml`` section.
+
+Each stage reads only its own section (and ``base``); ``dvc.yaml`` lists the keys it
+reads so that DVC re-runs a stage exactly when one of its knobs changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A value in params.yaml is missing, unknown or out of range."""
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    seed: int = 42
+    corpus: str = "corpora/raw/sample"
+    consultation: str = "sample"
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    workers: int = 0
+    backend: str = "local"
+    scheduler: str = ""
+
+    def __post_init__(self) -> None:
+        _check_choice("compute.backend", self.backend, ("local", "dask"))
+        if self.workers < 0:
+            raise ConfigError("compute.workers must be 0 (all cores) or a positive count")
+
+    @property
+    def n_workers(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_file_mb: float = 200
+    timeout_s: float = 120
+    memory_mb: int = 2048
+    max_pages: int = 3000
+    ocr: bool = True
+    ocr_languages: str = "ara+chi_sim+eng+fra+rus+spa"
+    ocr_dpi: int = 300
+    ocr_max_pages: int = 30
+    min_chars_per_page: int = 25
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_mb", "timeout_s", "memory_mb", "max_pages", "ocr_dpi"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"ingest.{name} must be positive, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    detector: str = "langdetect"
+    min_chars: int = 40
+    min_prob: float = 0.80
+    mixed_share: float = 0.20
+
+    def __post_init__(self) -> None:
+        _check_choice("language.detector", self.detector, ("langdetect", "lingua", "fasttext"))
+        if not 0 < self.mixed_share < 1:
+            raise ConfigError("language.mixed_share must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class EntitiesConfig:
+    use_models: bool = True
+
+
+@dataclass(frozen=True)
+class ThemesConfig:
+    theme_set: str = "cwg_internet"
+    min_score: float = 0.15
+    max_subthemes: int = 8
+
+
+@dataclass(frozen=True)
+class SummarizeConfig:
+    quotes_per_subtheme: int = 3
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    languages: tuple[str, ...] = ("en", "fr")
+
+    def __post_init__(self) -> None:
+        for lang in self.languages:
+            _check_choice("report.languages", lang, ("en", "fr"))
+
+
+@dataclass(frozen=True)
+class Config:
+    base: BaseConfig = field(default_factory=BaseConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
+    entities: EntitiesConfig = field(default_factory=EntitiesConfig)
+    themes: ThemesConfig = field(default_factory=ThemesConfig)
+    summarize: SummarizeConfig = field(default_factory=SummarizeConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _coerce(section: str, key: str, typ: Any, value: Any) -> Any:
+    origin = typing.get_origin(typ)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{section}.{key} must be a list, got {value!r}")
+        return tuple(value)
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{section}.{key} must be true or false, got {value!r}")
+        return value
+    if typ in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{section}.{key} must be a number, got {value!r}")
+        if typ is int and value != int(value):
+            raise ConfigError(f"{section}.{key} must be a whole number, got {value!r}")
+        return typ(value)
+    if typ is str:
+        return "" if value is None else str(value)
+    return value
+
+
+def _build(cls: type, section: str, raw: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {sorted(unknown)} in params section {section!r}; "
+            f"known keys: {', '.join(sorted(known))}"
+        )
+    kwargs = {k: _coerce(section, k, hints[k], v) for k, v in raw.items()}
+    return cls(**kwargs)
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read ``params.yaml`` (or return the defaults when ``path`` is None)."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"params file {path} not found") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections")
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    unknown = set(raw) - set(sections)
+    if unknown:
+        raise ConfigError(
+            f"unknown params section(s) {sorted(unknown)} in {path}; known: {', '.join(sections)}"
+        )
+    hints = typing.get_type_hints(Config)
+    built = {name: _build(hints[name], name, raw.get(name) or {}) for name in sections}
+    return Config(**built)

@@ -1,0 +1,133 @@
+"""The tables' contracts: which columns each stage table must carry, and their checks.
+
+A stage may add columns, never rename these (see ``DESIGN.md``). ``validate`` is called
+by the CLI on every table it writes and on every table it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+MANIFEST_STATUSES = (
+    "ok",
+    "ocr",
+    "empty",
+    "encrypted",
+    "corrupt",
+    "unsupported",
+    "duplicate",
+    "too_large",
+    "timeout",
+)
+
+STAKEHOLDER_TYPES = (
+    "member_state",
+    "regulator",
+    "private_sector",
+    "civil_society",
+    "academia",
+    "technical_community",
+    "intergovernmental",
+    "individual",
+)
+
+UN_LANGUAGES = ("ar", "zh", "en", "fr", "ru", "es")
+
+
+class SchemaError(ValueError):
+    """A table does not meet its contract."""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The contract of one table: its key and the columns it must hold."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    nullable_key: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.key + tuple(c for c in self.columns if c not in self.key)
+
+
+SCHEMAS: dict[str, TableSchema] = {
+    s.name: s
+    for s in (
+        TableSchema(
+            "manifest",
+            ("source_path",),
+            ("file_sha256", "consultation", "status", "detail", "doc_id"),
+        ),
+        TableSchema(
+            "documents",
+            ("doc_id",),
+            (
+                "consultation",
+                "source_path",
+                "file_sha256",
+                "respondent",
+                "organisation",
+                "stakeholder_type",
+                "country",
+                "submitted",
+                "n_pages",
+                "n_chars",
+                "text",
+            ),
+        ),
+        TableSchema("pages", ("doc_id", "page_no"), ("text",)),
+        TableSchema(
+            "segments",
+            ("doc_id", "seg_id"),
+            ("page_no", "char_start", "char_end", "text"),
+        ),
+        TableSchema(
+            "languages",
+            ("doc_id", "seg_id"),
+            ("lang", "prob", "is_mixed"),
+            nullable_key=("seg_id",),
+        ),
+        TableSchema(
+            "entities",
+            ("doc_id", "seg_id", "char_start"),
+            ("char_end", "text", "label", "canonical_id", "canonical_name", "source"),
+        ),
+        TableSchema(
+            "themes",
+            ("doc_id", "seg_id", "theme"),
+            ("score", "is_primary", "subtheme"),
+            nullable_key=("seg_id",),
+        ),
+        TableSchema("subthemes", ("theme", "subtheme"), ("label", "size", "languages")),
+    )
+}
+
+
+def validate(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Check ``df`` against the contract of table ``name`` and return it unchanged.
+
+    Raises:
+        SchemaError: a required column is missing, a key column is null where it may
+            not be, the key is not unique, or a manifest status is unknown.
+    """
+    if name not in SCHEMAS:
+        raise SchemaError(f"unknown table {name!r}; known tables: {', '.join(SCHEMAS)}")
+    schema = SCHEMAS[name]
+    missing = [c for c in schema.required if c not in df.columns]
+    if missing:
+        raise SchemaError(f"table {name!r} lacks required columns {missing}")
+    for col in schema.key:
+        if col not in schema.nullable_key and df[col].isna().any():
+            raise SchemaError(f"table {name!r} has nulls in key column {col!r}")
+    if len(df) and df.duplicated(list(schema.key)).any():
+        dup = df[df.duplicated(list(schema.key), keep=False)][list(schema.key)].head(3)
+        raise SchemaError(f"table {name!r} has duplicate keys, e.g. {dup.to_dict('records')}")
+    if name == "manifest":
+        bad = set(df["status"]) - set(MANIFEST_STATUSES)
+        if bad:
+            raise SchemaError(f"manifest has unknown statuses {sorted(bad)}; allowed: {MANIFEST_STATUSES}")
+    return df
