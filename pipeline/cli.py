@@ -33,8 +33,10 @@ TABLE_STAGE = {
     "entities": "entities",
     "themes": "themes",
     "subthemes": "themes",
+    "actors": "actors",
+    "reuse": "actors",
 }
-STAGES = ("ingest", "language", "entities", "themes", "summarize", "report")
+STAGES = ("ingest", "language", "entities", "actors", "themes", "summarize", "report")
 
 
 def load(out: Path, *names: str) -> dict[str, pd.DataFrame]:
@@ -85,6 +87,14 @@ def stage_entities(args: argparse.Namespace, cfg: Config) -> None:
     save(args.out, {"entities": extract_entities(t["segments"], t["languages"], cfg)})
 
 
+def stage_actors(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.actors import resolve_actors
+
+    t = load(args.out, "documents", "segments", "languages", "entities")
+    actors, reuse = resolve_actors(t["documents"], t["segments"], t["languages"], t["entities"], cfg)
+    save(args.out, {"actors": actors, "reuse": reuse})
+
+
 def stage_themes(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.themes import fit_themes
 
@@ -124,6 +134,7 @@ STAGE_FUNCS: dict[str, Callable[[argparse.Namespace, Config], None]] = {
     "ingest": stage_ingest,
     "language": stage_language,
     "entities": stage_entities,
+    "actors": stage_actors,
     "themes": stage_themes,
     "summarize": stage_summarize,
     "report": stage_report,
@@ -183,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("ingest", "files -> manifest, documents, pages, segments", corpus=True)
     add("language", "segments -> languages")
     add("entities", "segments -> entity mentions with canonical ids")
+    add("actors", "documents -> stakeholder types, actor ids, text-reuse clusters")
     add("themes", "segments -> theme scores and sub-themes", corpus=True)
     add("summarize", "tables -> reports/tables/*.csv|xlsx, metrics.json")
     add("report", "summaries -> reports/chair_summary.{md,docx,html}, figures")

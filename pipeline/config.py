@@ -81,6 +81,11 @@ class EntitiesConfig:
 
 
 @dataclass(frozen=True)
+class ActorsConfig:
+    reuse_threshold: float = 0.8
+
+
+@dataclass(frozen=True)
 class ThemesConfig:
     theme_set: str = "cwg_internet"
     min_score: float = 0.15
@@ -108,6 +113,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     language: LanguageConfig = field(default_factory=LanguageConfig)
     entities: EntitiesConfig = field(default_factory=EntitiesConfig)
+    actors: ActorsConfig = field(default_factory=ActorsConfig)
     themes: ThemesConfig = field(default_factory=ThemesConfig)
     summarize: SummarizeConfig = field(default_factory=SummarizeConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

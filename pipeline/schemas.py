@@ -103,6 +103,21 @@ SCHEMAS: dict[str, TableSchema] = {
             nullable_key=("seg_id",),
         ),
         TableSchema("subthemes", ("theme", "subtheme"), ("label", "size", "languages")),
+        TableSchema(
+            "actors",
+            ("doc_id",),
+            (
+                "actor_id",
+                "actor_name",
+                "stakeholder_type",
+                "type_source",
+                "type_score",
+                "type_evidence",
+                "country",
+                "reuse_cluster",
+            ),
+        ),
+        TableSchema("reuse", ("reuse_cluster", "doc_id", "seg_id"), ("shared_text", "kind")),
     )
 }
 
