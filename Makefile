@@ -16,12 +16,13 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-
 
 .PHONY: run test install system-deps lint sample bench clean
 
+# dvc.yaml calls `textmine`; the venv's bin must be on PATH for it.
 run: install
-	$(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	@echo "Outputs are in reports/ (chair_summary.md|docx|html, tables/, figures/)."
 
 test: install
-	$(BIN)/python -m pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 install: $(STAMP)
 
