@@ -149,9 +149,10 @@ def _no_tounicode_pdf() -> bytes:
 
 def _broken_xref_pdf(source: bytes) -> bytes:
     """Every xref offset shifted: readers must fall back to scanning the file."""
-    start = source.rfind(b"xref")
+    start = source.rfind(b"\nxref")  # the table itself, not the "startxref" pointer
     if start < 0:
         return source
+    start += 1
     head, tail = source[:start], source[start:]
     out = bytearray()
     for line in tail.split(b"\n"):

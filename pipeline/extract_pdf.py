@@ -1,0 +1,643 @@
+"""PDF text extraction: positioned lines per page, right-to-left pages, OCR.
+
+PDFium (pypdfium2, which pdfplumber itself is built on) gives the text layer at about
+50 times pdfplumber's speed, with each line's extent from the boxes of its first and
+last characters: what header, footer, footnote, column and paragraph detection need.
+
+Right-to-left pages (Arabic) are rebuilt from glyph positions, because PDFium's own bidi
+pass scrambles vowel marks and brackets: the glyphs of a line are put in visual order,
+reversed, and the left-to-right runs inside turned back (a small part of the Unicode
+bidi algorithm, :func:`logical_rtl`). Glyphs come from PDFium; pdfplumber, whose
+character model is slower but exact, is used where it earns its cost: right-to-left
+pages with drawn shapes that are not a simple ruled grid (its table finder).
+
+Scanned pages (almost no text, an image) are rendered by PDFium and read by Tesseract.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.textnorm import BREAK, Line, PageLines, clean_chars, is_rtl_text
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractionError(Exception):
+    """A file cannot be read; ``status`` and ``detail`` go to the manifest."""
+
+    def __init__(self, status: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass
+class PdfResult:
+    pages: list[PageLines]
+    n_ocr_pages: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    enabled: bool
+    languages: str
+    dpi: int
+    max_pages: int
+    min_chars_per_page: int
+
+
+def open_pdf(path: Path):  # noqa: ANN201 - pypdfium2 type
+    """Open a PDF with PDFium, turning its failures into manifest statuses."""
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        msg = str(exc).lower()
+        if "password" in msg:
+            raise ExtractionError(
+                "encrypted",
+                "PDF is protected by a user password; ask the respondent for an unprotected copy.",
+            ) from exc
+        if "security" in msg:
+            raise ExtractionError(
+                "encrypted",
+                "PDF uses an encryption scheme that cannot be opened; ask the respondent for an unprotected copy.",
+            ) from exc
+        raise ExtractionError(
+            "corrupt",
+            f"PDF is damaged or truncated and cannot be read ({exc}); ask the respondent to send the file again.",
+        ) from exc
+
+
+def extract_pdf(path: Path, *, ocr: OcrSettings, max_pages: int) -> PdfResult:
+    """Read every page of a PDF as positioned lines; OCR pages that have no text layer.
+
+    Raises:
+        ExtractionError: encrypted, corrupt, too many pages.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    doc = open_pdf(path)
+    try:
+        n = len(doc)
+        if n > max_pages:
+            raise ExtractionError(
+                "too_large",
+                f"PDF has {n} pages, more than ingest.max_pages={max_pages}; split the file or raise the limit.",
+            )
+        if n == 0:
+            raise ExtractionError("empty", "PDF has no pages; ask the respondent to send the file again.")
+        result = PdfResult(pages=[])
+        ocr_done = 0
+        for i in range(n):
+            page = doc[i]
+            try:
+                width, height = page.get_size()
+                textpage = page.get_textpage()
+                try:
+                    lines = _page_lines(textpage, pdfium_c)
+                finally:
+                    textpage.close()
+                if lines and is_rtl_text(" ".join(ln.text for ln in lines)):
+                    lines = _rtl_lines(path, i, page, pdfium_c) or lines
+                n_chars = sum(len(ln.text.strip()) for ln in lines)
+                if n_chars < ocr.min_chars_per_page and _has_image(page, pdfium_c):
+                    if ocr.enabled and ocr_done < ocr.max_pages:
+                        text = ocr_page(page, dpi=ocr.dpi, languages=ocr.languages)
+                        ocr_done += 1
+                        result.pages.append(PageLines([], width, height, ocr_text=text))
+                        continue
+                    if ocr.enabled:
+                        result.notes.append(f"page {i + 1} not OCRed (ingest.ocr_max_pages={ocr.max_pages})")
+                    else:
+                        result.notes.append(f"page {i + 1} is an image and OCR is off (ingest.ocr)")
+                result.pages.append(PageLines(lines, width, height))
+            finally:
+                page.close()
+        result.n_ocr_pages = ocr_done
+        return result
+    finally:
+        doc.close()
+
+
+def _has_image(page, pdfium_c) -> bool:  # noqa: ANN001
+    return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+
+
+_MARKER = re.compile(r"(?<=[^\s\d])\d{1,3}")
+_CJK_SPACE = re.compile(r"(?<=[\u2e80-\u9fff\uff00-\uff60]) | (?=[\u2e80-\u9fff\uff00-\uff60])")
+
+
+def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
+    """Lines of a page in PDFium's reading order, each with the box of its end characters.
+
+    PDFium separates the lines it finds with CR LF, and the text's index i is the
+    character index i, so two character boxes per line give the line's extent. Two
+    repairs need the characters themselves: footnote markers (digits set in a smaller
+    superscript font) are dropped, and the spaces PDFium invents between Chinese and
+    Latin runs (it sees a font change as a word gap) are removed.
+    """
+    raw = textpage.get_text_range()
+    n_chars = textpage.count_chars()
+    tp = textpage.raw
+    lines: list[Line] = []
+    pos = 0
+    for part in raw.split("\r\n"):
+        start, end = pos, pos + len(part)
+        pos = end + 2
+        if not part.strip() or n_chars <= 0:
+            continue
+        first = start + (len(part) - len(part.lstrip()))
+        last = min(end - 1 - (len(part) - len(part.rstrip())), n_chars - 1)
+        if first > last:
+            continue
+        b1 = textpage.get_charbox(first)
+        b2 = textpage.get_charbox(last)
+        # The median of three characters: a leading footnote number or a trailing
+        # superscript must not set the size of the line.
+        size = sorted(pdfium_c.FPDFText_GetFontSize(tp, k) for k in (first, (first + last) // 2, last))[1]
+        drop: set[int] = set()
+        for m in _MARKER.finditer(part):
+            idx = start + m.start()
+            if idx < n_chars and pdfium_c.FPDFText_GetFontSize(tp, idx) < 0.8 * size:
+                drop.update(range(m.start(), m.end()))
+        for m in _CJK_SPACE.finditer(part):
+            idx = start + m.start()
+            if 0 < idx < n_chars - 1 and pdfium_c.FPDFText_IsGenerated(tp, idx) == 1:
+                # A narrow gap is a font change; a wide one separates table cells.
+                gap = textpage.get_charbox(idx + 1)[0] - textpage.get_charbox(idx - 1)[2]
+                if abs(gap) < 0.6 * size:
+                    drop.add(m.start())
+        if drop:
+            part = "".join(ch for i, ch in enumerate(part) if i not in drop)
+        # PDFium marks a hyphen it found at a line end with U+0002 or joins the two
+        # lines and leaves U+FFFE where the hyphen was; keep that as a break marker.
+        text = part.replace("\x02", BREAK).replace("\ufffe", BREAK)
+        lines.append(Line(clean_chars(text).strip(), min(b1[0], b2[0]), max(b1[2], b2[2]),
+                          max(b1[3], b2[3]), min(b1[1], b2[1]), size))
+    return [ln for ln in lines if ln.text]
+
+
+# --- right-to-left pages ------------------------------------------------------------------
+
+_CID = re.compile(r"\(cid:\d+\)")
+
+
+def _bidi_kinds(units: list[str], *, after_arabic: bool = True) -> list[str]:
+    """Resolved direction (``L`` or ``R``) of each unit of an RTL line in logical order.
+
+    The parts of the Unicode bidi algorithm that matter for reading text back: numbers
+    after Latin text belong to it (W7), separators and terminators inside numbers join
+    them (W4, W5), and neutral characters are left-to-right only between two
+    left-to-right neighbours (N1); everything else takes the paragraph's direction.
+    """
+    raw = ["R" if u == CELL_GAP else unicodedata.bidirectional(u[0]) if u else "WS" for u in units]
+    n = len(raw)
+    # A line is a piece of an Arabic paragraph, so its start follows Arabic text (a
+    # table cell is a paragraph of its own).
+    last_strong = "AL" if after_arabic else "R"
+    for i in range(n):  # W2: a number after Arabic letters is an Arabic number
+        if raw[i] in ("L", "R", "AL"):
+            last_strong = raw[i]
+        elif raw[i] == "EN" and last_strong == "AL":
+            raw[i] = "AN"
+    for i in range(1, n - 1):  # W4: 1,000 and 1.5 stay one number
+        if raw[i - 1] == raw[i + 1] == "EN" and raw[i] in ("CS", "ES"):
+            raw[i] = "EN"
+        elif raw[i - 1] == raw[i + 1] == "AN" and raw[i] == "CS":
+            raw[i] = "AN"
+    for i in range(n):  # W5: %, currency signs next to a number join it
+        if raw[i] == "ET" and ((i > 0 and raw[i - 1] == "EN") or (i + 1 < n and raw[i + 1] == "EN")):
+            raw[i] = "EN"
+    last_strong = "R"
+    for i in range(n):  # W7
+        if raw[i] in ("L", "R", "AL"):
+            last_strong = raw[i]
+        elif raw[i] == "EN" and last_strong == "L":
+            raw[i] = "L"
+    # The visual order hides whether "ITU 2030" was one left-to-right run or a number
+    # then a word; inside a run the units are still reversed here, so a number whose
+    # next strong neighbour is Latin belongs to that Latin run (the common case:
+    # "SDG 9", "Windows 10").
+    next_strong = "R"
+    for i in range(n - 1, -1, -1):
+        if raw[i] in ("L", "R", "AL"):
+            next_strong = raw[i]
+        elif raw[i] in ("EN", "AN") and next_strong == "L":
+            raw[i] = "L"
+    strong = ["L" if k == "L" else "R" if k in ("R", "AL", "EN", "AN") else None for k in raw]
+    out = list(strong)
+    i = 0
+    while i < n:
+        if strong[i] is None:
+            j = i
+            while j < n and strong[j] is None:
+                j += 1
+            before = strong[i - 1] if i > 0 else "R"
+            after = strong[j] if j < n else "R"
+            fill = "L" if before == after == "L" else "R"
+            for k in range(i, j):
+                out[k] = fill
+            i = j
+        else:
+            i += 1
+    # Numbers are laid out left to right even inside right-to-left text.
+    return ["L" if raw[k] in ("L", "EN", "AN") else out[k] for k in range(n)]  # type: ignore[misc]
+
+
+def logical_rtl(units: list[str], *, after_arabic: bool = True) -> str:
+    """Logical order of a right-to-left line given as glyph texts in visual order.
+
+    The glyphs are reversed (a ligature such as lam-alef stays one unit, so its letters
+    keep their order), then the left-to-right runs inside the line (Latin words,
+    numbers) are turned back, per :func:`_bidi_kinds`. Vowel marks arrive attached
+    to their letter by :func:`_visual_units`.
+    """
+    seq = units[::-1]
+    kinds = _bidi_kinds(seq, after_arabic=after_arabic)
+    out: list[str] = []
+    i, n = 0, len(seq)
+    while i < n:
+        if kinds[i] == "L":
+            j = i
+            while j < n and kinds[j] == "L":
+                j += 1
+            out.extend(seq[i:j][::-1])
+            i = j
+        else:
+            out.append(seq[i])
+            i += 1
+    return "".join(out).replace(CELL_GAP, " ")
+
+
+CELL_GAP = "\u2003"  # an em space stands for a gap between table cells
+
+
+def _visual_units(chars: list[dict], *, drop_superscripts: bool, infer_spaces: bool = True) -> list[str]:
+    """Glyph texts of one line left to right, with a space where the gap is a word gap.
+
+    A gap of several em is a gap between table cells (:data:`CELL_GAP`). Superscript
+    digits (footnote markers) are dropped from body lines.
+    """
+    body = sorted(float(c.get("size") or 0) for c in chars)
+    size = body[len(body) // 2] or 10.0
+    units: list[str] = []
+    right_edge: float | None = None
+
+    def centre(c: dict) -> float:
+        return (float(c["x0"]) + float(c["x1"])) / 2
+
+    marks = [c for c in chars if c.get("text") and unicodedata.combining(c["text"][0])]
+    # By centre: the zero-width half of a split ligature sorts inside its glyph.
+    bases = sorted((c for c in chars if not (c.get("text") and unicodedata.combining(c["text"][0]))), key=centre)
+    # A vowel mark belongs to the letter under its centre; in visual order it goes just
+    # before that letter, so that reversing puts it right after it.
+    on: dict[int, str] = {}
+    letters = [k for k, c in enumerate(bases) if _CID.sub("", c.get("text") or "").strip()]
+    for m in marks:
+        if not letters:
+            break
+        mc = centre(m)
+        k = min(letters, key=lambda k: 0 if float(bases[k]["x0"]) <= mc <= float(bases[k]["x1"])
+                else abs(centre(bases[k]) - mc))
+        on[k] = on.get(k, "") + m["text"]
+    for k, ch in enumerate(bases):
+        text = _CID.sub("", ch.get("text") or "")
+        if not text:
+            # A kashida or other unmapped glyph still fills the gap.
+            right_edge = max(right_edge or 0.0, float(ch["x1"]))
+            continue
+        if k in on:
+            text = text + on[k] if not is_rtl_text(text) else on[k] + text
+        if drop_superscripts and text.isdigit() and float(ch.get("size") or size) < 0.8 * size:
+            continue
+        if right_edge is not None and not text.isspace() and units and not units[-1].isspace():
+            gap = float(ch["x0"]) - right_edge
+            if gap > 2.5 * size:
+                units.append(CELL_GAP)
+            elif gap > 0.2 * size and infer_spaces:
+                units.append(" ")
+        if k in on and is_rtl_text(text):
+            # Emit the letter and its marks as separate units so reversal puts
+            # the marks after the letter.
+            units.extend(list(text))
+        else:
+            units.append(text)
+        right_edge = max(right_edge or 0.0, float(ch["x1"]))
+    return units
+
+
+def _rtl_lines(path: Path, index: int, page, pdfium_c) -> list[Line]:  # noqa: ANN001
+    """A right-to-left page's lines from PDFium's glyphs (fast), or from pdfplumber's
+    when the page has ruled lines (a table, whose cells pdfplumber can find)."""
+    height = float(page.get_size()[1])
+    bounds = [obj.get_bounds() for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)]
+    rows = _grid_rows(bounds, height) if len(bounds) >= 4 else []
+    if len(bounds) >= 4 and not rows:
+        return rtl_page_lines(path, index)  # drawn shapes that are no simple grid
+    textpage = page.get_textpage()
+    try:
+        chars = _pdfium_chars(textpage, pdfium_c, height)
+    finally:
+        textpage.close()
+    sizes = sorted(float(c["size"]) for c in chars if not c["text"].isspace())
+    if not sizes:
+        return []
+    typical = sizes[len(sizes) // 2]
+    lines: list[Line] = []
+    if rows:
+        grid = _Grid(rows)
+        inside = {id(c) for c in chars for r in rows if _in_box(c, r.bbox)}
+        lines.extend(_table_rows(grid, [c for c in chars if id(c) in inside], height, typical))
+        chars = [c for c in chars if id(c) not in inside]
+    lines.extend(_band_lines(chars, height, typical))
+    for ln in lines:
+        ln.text = _balance_brackets(ln.text)
+    lines.sort(key=lambda ln: -ln.top)
+    return lines
+
+
+@dataclass
+class _Row:
+    cells: list[tuple[float, float, float, float]]  # x0, top, x1, bottom (top-down)
+    bbox: tuple[float, float, float, float]
+
+
+@dataclass
+class _Grid:
+    rows: list[_Row]
+
+
+def _in_box(c: dict, box: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = box
+    return (x0 - 1 <= float(c["x0"]) and float(c["x1"]) <= x1 + 1
+            and top - 1 <= (float(c["top"]) + float(c["bottom"])) / 2 <= bottom + 1)
+
+
+def _grid_rows(bounds: list[tuple[float, float, float, float]], height: float) -> list[_Row]:
+    """Rows of ruled tables from the page's thin horizontal and vertical strokes.
+
+    Between two consecutive horizontal rules, the vertical rules that span the gap
+    cut the row into cells. Coordinates come back top-down, as pdfplumber's.
+    """
+    horizontal = [(x0, x1, (b + t) / 2) for x0, b, x1, t in bounds if t - b < 2.5 and x1 - x0 > 20]
+    vertical = [((x0 + x1) / 2, b, t) for x0, b, x1, t in bounds if x1 - x0 < 2.5 and t - b > 5]
+    if len(horizontal) < 2 or len(vertical) < 2:
+        return []
+    ys = sorted({round(y) for _, _, y in horizontal})
+    rows = []
+    for low, high in zip(ys, ys[1:], strict=False):
+        xs = sorted({round(x) for x, b, t in vertical if b <= low + 1.5 and t >= high - 1.5})
+        if len(xs) < 2:
+            continue
+        top, bottom = height - high, height - low
+        cells = [(float(a), top, float(z), bottom) for a, z in zip(xs, xs[1:], strict=False) if z - a > 3]
+        if cells:
+            rows.append(_Row(cells, (float(xs[0]), top, float(xs[-1]), bottom)))
+    rows.sort(key=lambda r: r.bbox[1])
+    return rows
+
+
+_PAIRS = {"(": ")", "[": "]", "{": "}", "«": "»"}
+_CLOSERS = {v: k for k, v in _PAIRS.items()}
+
+
+def _balance_brackets(text: str) -> str:
+    """Undo PDFium's mirroring of brackets in right-to-left text.
+
+    PDFium reports some brackets of Arabic lines mirrored. Left to right, a closing
+    bracket with nothing open before it (while the line closes one later) was an
+    opening one; right to left, an opening bracket with nothing closed after it (while
+    one was opened earlier) was a closing one.
+    """
+    out = list(text)
+    for opener, closer in _PAIRS.items():
+        if opener not in text and closer not in text:
+            continue
+        depth = 0
+        for i, ch in enumerate(out):
+            if ch == opener:
+                depth += 1
+            elif ch == closer:
+                if depth == 0 and (closer in out[i + 1:] or opener in out[i + 1:]):
+                    out[i] = opener
+                    depth += 1
+                elif depth:
+                    depth -= 1
+        depth = 0
+        for i in range(len(out) - 1, -1, -1):
+            ch = out[i]
+            if ch == closer:
+                depth += 1
+            elif ch == opener:
+                if depth == 0 and opener in out[:i]:
+                    out[i] = closer
+                    depth += 1
+                elif depth:
+                    depth -= 1
+    return "".join(out)
+
+
+def _pdfium_chars(textpage, pdfium_c, height: float) -> list[dict]:  # noqa: ANN001
+    """Glyphs of a page as pdfplumber-style dicts (top-down coordinates, loose boxes).
+
+    Loose boxes span the font's descent, so the glyphs of a line share their bottom
+    (tops vary with the letters); spaces PDFium invented are left out (word gaps are
+    measured instead, as for pdfplumber's glyphs).
+    """
+    tp = textpage.raw
+    chars = []
+    for i in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(tp, i)
+        if code in (10, 13) or pdfium_c.FPDFText_IsGenerated(tp, i) == 1:
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        if code == 32 and right - left < 0.5:
+            continue  # a zero-width "space" PDFium places inside justified Arabic words
+        # U+0002 here is a glyph without a Unicode value (a kashida stretching a
+        # justified word): it fills the gap but is no text, like pdfplumber's "(cid:N)".
+        chars.append({"text": "(cid:2)" if code == 2 else chr(code), "x0": left, "x1": right, "top": height - top,
+                      "bottom": height - bottom, "size": pdfium_c.FPDFText_GetFontSize(tp, i)})
+    return chars
+
+
+def rtl_page_lines(path: Path, page_index: int) -> list[Line]:
+    """Lines of a right-to-left page from pdfplumber's glyphs, put in logical order.
+
+    PDFium's own bidi pass scrambles Arabic vowel marks and brackets; pdfplumber keeps
+    each glyph's position, so the visual order can be reversed exactly. It is slower,
+    so only pages whose text is mostly Arabic or Hebrew come here. Ruled tables are
+    read cell by cell (pdfplumber's table finder earns its cost here: cells wrap over
+    several lines, and reading the page line by line would interleave them).
+    """
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        page = pdf.pages[page_index]
+        height = float(page.height)
+        chars = [c for c in page.chars if c.get("text")]
+        try:
+            tables = [t for t in page.find_tables() if len(t.rows) > 1]
+        except Exception:  # noqa: BLE001 - a table finder failure only costs the table layout
+            tables = []
+    if not chars:
+        return []
+    sizes = sorted(float(c.get("size") or 0) for c in chars)
+    typical = sizes[len(sizes) // 2]
+    lines: list[Line] = []
+    for table in tables:
+        x0, top, x1, bottom = table.bbox
+        inside = {id(c) for c in chars if x0 - 1 <= float(c["x0"]) and float(c["x1"]) <= x1 + 1
+                  and top - 1 <= float(c["top"]) and float(c["bottom"]) <= bottom + 1}
+        if not inside:
+            continue
+        lines.extend(_table_rows(table, [c for c in chars if id(c) in inside], height, typical))
+        chars = [c for c in chars if id(c) not in inside]
+    lines.extend(_band_lines(chars, height, typical))
+    lines.sort(key=lambda ln: -ln.top)
+    return [ln for ln in lines if ln.text]
+
+
+def _band_lines(chars: list[dict], height: float, typical: float, *, in_cell: bool = False,
+                infer_spaces: bool = True) -> list[Line]:
+    """Group glyphs into lines by their tops and read each line in logical order.
+
+    Vowel marks and superscripts, which sit off the line, join the line that has a
+    glyph under them (or else the nearest).
+    """
+    def is_main(c: dict) -> bool:
+        return not unicodedata.combining(c["text"][0]) and float(c.get("size") or 0) >= 0.6 * typical
+
+    main = [c for c in chars if is_main(c)]
+    bands: list[dict] = []
+    # A glyph whose vertical centre falls inside the current line's box joins it; glyph
+    # boxes of one line differ (ascenders, descenders) but their centres stay inside.
+    for c in sorted(main, key=lambda c: (float(c["top"]) + float(c["bottom"])) / 2):
+        mid = (float(c["top"]) + float(c["bottom"])) / 2
+        if bands and mid <= bands[-1]["bottom"]:
+            bands[-1]["chars"].append(c)
+        else:
+            bands.append({"top": float(c["top"]), "bottom": float(c["bottom"]), "chars": [c]})
+    for c in chars:
+        if is_main(c) or not bands:
+            continue
+        mid = (float(c["top"]) + float(c["bottom"])) / 2
+        xc = (float(c["x0"]) + float(c["x1"])) / 2
+        # Prefer a line with a glyph under the mark, then the nearest line.
+        under = [b for b in bands if any(float(o["x0"]) <= xc <= float(o["x1"]) for o in b["chars"])]
+        best = min(under or bands, key=lambda b: 0 if b["top"] <= mid <= b["bottom"]
+                   else min(abs(mid - b["top"]), abs(mid - b["bottom"])))
+        best["chars"].append(c)
+    lines = []
+    for band in bands:
+        band_sizes = sorted(float(c.get("size") or 0) for c in band["chars"])
+        is_body = band_sizes[len(band_sizes) // 2] >= 0.88 * typical
+        units = _visual_units(band["chars"], drop_superscripts=is_body, infer_spaces=infer_spaces)
+        text = "".join(units).replace(CELL_GAP, " ")
+        if not text.strip():
+            continue
+        if is_rtl_text(text):
+            text = logical_rtl(units, after_arabic=not in_cell)
+        size_list = sorted(float(c.get("size") or 0) for c in band["chars"] if is_main(c)) or band_sizes
+        x0 = min(float(c["x0"]) for c in band["chars"])
+        x1 = max(float(c["x1"]) for c in band["chars"])
+        lines.append(Line(clean_chars(text).strip(), x0, x1, height - band["top"], height - band["bottom"],
+                          size_list[len(size_list) // 2]))
+    return [ln for ln in lines if ln.text]
+
+
+def _table_rows(table, chars: list[dict], height: float, typical: float) -> list[Line]:  # noqa: ANN001
+    """One line per table row: its cells right to left, each cell's lines joined."""
+    from pipeline.textnorm import join_lines
+
+    rows: list[Line] = []
+    for row in table.rows:
+        cells = [c for c in row.cells if c is not None]
+        texts = []
+        for cx0, ctop, cx1, cbottom in sorted(cells, key=lambda c: -c[0]):
+            inner = [c for c in chars if cx0 - 1 <= float(c["x0"]) and float(c["x1"]) <= cx1 + 1
+                     and ctop - 1 <= float(c["top"]) and float(c["bottom"]) <= cbottom + 1]
+            text = ""
+            for ln in _band_lines(inner, height, typical, in_cell=True):
+                text = join_lines(text, ln.text)
+            if text:
+                texts.append(text)
+        if texts and cells:
+            _x0, rtop, _x1, rbottom = row.bbox
+            # The row's box is narrowed to its first cell so that it reads as a short
+            # line: one paragraph per row.
+            first = max(cells, key=lambda c: c[0])
+            rows.append(Line(" ".join(texts), first[0], first[2], height - rtop, height - rbottom, typical))
+    return rows
+
+
+# --- OCR ------------------------------------------------------------------------------------
+
+# Tesseract packs per script, tried after a first pass with the Latin packs when the
+# first pass's output says the page is in another script.
+_SCRIPT_PACKS = {"Arabic": "ara", "Cyrillic": "rus", "Han": "chi_sim"}
+_LATIN_PACKS = ("eng", "fra", "spa")
+
+
+def ocr_page(page, *, dpi: int, languages: str) -> str:  # noqa: ANN001
+    """OCR one page image with Tesseract: a fast Latin pass, then the script's own pack.
+
+    Running all six packs at once is slow and less accurate than the right one, so a
+    first pass with the configured Latin packs guesses the script; a page that looks
+    Arabic, Cyrillic or Chinese is read again with that pack only.
+    """
+    import pytesseract
+
+    from pipeline.textutil import script_counts
+
+    # Tesseract's OpenMP threads fight over the cores that the other workers use:
+    # one thread per page is 2-3 times faster on a busy machine (this runs in the
+    # file's own child process, so the setting goes with it).
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    image = page.render(scale=dpi / 72).to_pil()
+    allowed = languages.split("+")
+    latin = "+".join(p for p in _LATIN_PACKS if p in allowed) or allowed[0]
+    text = pytesseract.image_to_string(image, lang=latin)
+    counts = script_counts(text)
+    pack = None
+    letters = sum(counts.values())
+    if letters:
+        script, n = counts.most_common(1)[0]
+        # Tesseract's Latin models turn Arabic, Cyrillic and Han into garbage Latin
+        # letters mixed with odd symbols; few real words mean the script is wrong.
+        if script in _SCRIPT_PACKS:
+            pack = _SCRIPT_PACKS[script]
+        elif _looks_garbled(text):
+            pack = _guess_pack(image, allowed, pytesseract)
+    elif text.strip() == "" or _looks_garbled(text):
+        pack = _guess_pack(image, allowed, pytesseract)
+    if pack and pack in allowed:
+        text = pytesseract.image_to_string(image, lang=pack)
+    return text
+
+
+def _looks_garbled(text: str) -> bool:
+    words = text.split()
+    if not words:
+        return True
+    good = sum(1 for w in words if w.isalpha() and len(w) > 1)
+    return good / len(words) < 0.5
+
+
+def _guess_pack(image, allowed: list[str], pytesseract) -> str | None:  # noqa: ANN001
+    """Ask Tesseract's script detector (OSD) which script the page is in."""
+    try:
+        osd = pytesseract.image_to_osd(image, output_type=pytesseract.Output.DICT)
+    except pytesseract.TesseractError:
+        return None
+    script = str(osd.get("script", ""))
+    pack = {"Arabic": "ara", "Cyrillic": "rus", "Han": "chi_sim", "HanS": "chi_sim"}.get(script)
+    return pack if pack in allowed else None

@@ -1,0 +1,522 @@
+"""Ingestion stage: a consultation folder -> manifest, documents, pages, segments.
+
+Reads the files of ``corpus`` (PDF, DOCX, TXT, Markdown, HTML; the kind is told from
+the bytes, not the name) and the optional ``metadata.csv``. Writes:
+
+- ``manifest``: one row per input file whatever happened (status and an actionable
+  ``detail``), plus ``format``, ``size_bytes``, ``n_pages`` and ``duplicate_of``;
+- ``documents``: one row per readable response (status ok or ocr) with its cleaned
+  text (paragraphs separated by a blank line) and validated metadata
+  (``metadata_issue`` says what was wrong with its metadata row);
+- ``pages``: the cleaned text of each page;
+- ``segments``: paragraphs with ``char_start``/``char_end`` offsets into the text.
+
+Each file is parsed in a forked child with ``ingest.timeout_s`` and ``ingest.memory_mb``
+limits (:mod:`pipeline.sandbox`), files run in parallel with results in sorted path
+order, and each file's extraction is cached under ``cache_dir`` keyed by its content
+hash, the ingest params and :data:`CODE_VERSION`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import Config, IngestConfig
+from pipeline.filetype import KIND_NAMES, sniff
+from pipeline.metadata import Metadata, read_metadata
+from pipeline.parallel import map_ordered
+from pipeline.tables import write_bytes
+from pipeline.textnorm import Para, layout_document
+
+logger = logging.getLogger(__name__)
+
+# Bump when a change to extraction or clean-up changes any output: it invalidates the
+# per-file cache.
+CODE_VERSION = "ingest-2026.11.27-1"
+
+SIDECAR_NAMES = frozenset({"metadata.csv", "gold.csv", "review.yaml"})
+SIDECAR_PREFIXES = ("readme", "manifest")
+
+_DOC_EXTS = {".pdf", ".docx", ".doc", ".odt", ".rtf", ".xlsx", ".pptx", ".zip"}
+
+MANIFEST_COLUMNS = ["source_path", "file_sha256", "consultation", "status", "detail", "doc_id",
+                    "format", "size_bytes", "n_pages", "duplicate_of"]
+DOCUMENT_COLUMNS = ["doc_id", "consultation", "source_path", "file_sha256", "respondent",
+                    "organisation", "stakeholder_type", "country", "submitted", "n_pages",
+                    "n_chars", "text", "format", "status", "n_ocr_pages", "metadata_issue"]
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One file to extract in a child process."""
+
+    path: str
+    rel: str
+    kind: str
+    sha256: str
+    settings: IngestConfig
+
+
+def is_sidecar(name: str) -> bool:
+    """True for files in a corpus folder that are not responses."""
+    low = name.lower()
+    return name.startswith(".") or low in SIDECAR_NAMES or low.startswith(SIDECAR_PREFIXES)
+
+
+def list_corpus(corpus: Path) -> list[tuple[str, Path]]:
+    """(relative POSIX path, path) of every candidate response, sorted by relative path.
+
+    Hidden files and folders and sidecar files are skipped; symbolic links are listed
+    (their fate is decided later) but never followed into folders.
+    """
+    found: list[tuple[str, Path]] = []
+    for root, dirs, files in os.walk(corpus, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if is_sidecar(name):
+                continue
+            path = Path(root) / name
+            found.append((path.relative_to(corpus).as_posix(), path))
+    return sorted(found)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def doc_id_for(sha: str) -> str:
+    """Stable document id: ``d`` + the first 16 hex digits of the file's SHA-256."""
+    return "d" + sha[:16]
+
+
+# --- the work done in the child process ------------------------------------------------
+
+
+def extract_file(task: FileTask) -> dict[str, Any]:
+    """Extract one file into pages of paragraphs (runs inside the sandboxed child).
+
+    Returns a plain dict: status, detail, n_pages, n_ocr_pages, pages (per page a list
+    of ``[text, open_end]``), notes.
+    """
+    from pipeline.extract_pdf import ExtractionError
+
+    path = Path(task.path)
+    try:
+        if task.kind == "pdf":
+            return _extract_pdf(path, task.settings)
+        if task.kind == "docx":
+            return _extract_docx(path, task.settings)
+        return _extract_text(path, task.kind)
+    except ExtractionError as exc:
+        return {"status": exc.status, "detail": exc.detail, "n_pages": None, "pages": [], "notes": []}
+
+
+def _result(pages: list[list[Para]], *, n_pages: int, n_ocr: int = 0, notes: list[str] | None = None,
+            kind: str) -> dict[str, Any]:
+    notes = notes or []
+    n_chars = sum(len(p.text) for page in pages for p in page)
+    if n_chars == 0:
+        if notes:
+            detail = f"{KIND_NAMES[kind]} has no text layer ({'; '.join(notes)}); enable OCR or ask for a text copy."
+        elif kind == "pdf":
+            detail = "PDF has no text and no scanned images; ask the respondent to send the file again."
+        else:
+            detail = f"{KIND_NAMES[kind]} file contains no text; ask the respondent to send the response again."
+        return {"status": "empty", "detail": detail, "n_pages": n_pages, "pages": [], "notes": notes}
+    if n_ocr:
+        status = "ocr"
+        detail = f"{n_ocr} of {n_pages} page(s) had no text layer and were read by OCR (Tesseract); check quotes against the original."
+    else:
+        status = "ok"
+        detail = f"{KIND_NAMES[kind]} read, {n_pages} page(s)."
+    if notes:
+        detail += " Note: " + "; ".join(notes) + "."
+    return {
+        "status": status,
+        "detail": detail,
+        "n_pages": n_pages,
+        "n_ocr_pages": n_ocr,
+        "pages": [[[p.text, p.open_end, p.is_note] for p in page] for page in pages],
+        "notes": notes,
+    }
+
+
+def _extract_pdf(path: Path, s: IngestConfig) -> dict[str, Any]:
+    from pipeline.extract_pdf import OcrSettings, extract_pdf
+    from pipeline.textnorm import (
+        Hyphenation,
+        order_columns,
+        page_paragraphs,
+        remove_running_lines,
+        split_footnotes,
+    )
+
+    ocr = OcrSettings(s.ocr, s.ocr_languages, s.ocr_dpi, s.ocr_max_pages, s.min_chars_per_page)
+    res = extract_pdf(path, ocr=ocr, max_pages=s.max_pages)
+    pages = [order_columns(split_footnotes(p)) for p in remove_running_lines(res.pages)]
+    hyph = Hyphenation.from_texts([ln.text for p in pages for ln in p.lines] + [n for p in pages for n in p.footnotes])
+    paras = [page_paragraphs(p, hyph=hyph) for p in pages]
+    return _result(paras, n_pages=len(pages), n_ocr=res.n_ocr_pages, notes=res.notes, kind="pdf")
+
+
+def _extract_docx(path: Path, s: IngestConfig) -> dict[str, Any]:
+    from pipeline.extract_docx import extract_docx
+
+    res = extract_docx(path, max_bytes=s.memory_mb * 1024 * 1024)
+    pages = [[Para(t) for t in page] for page in res.pages]
+    pages[-1].extend(Para(t, is_note=True) for t in res.footnotes)
+    return _result(pages, n_pages=res.n_pages, kind="docx")
+
+
+def _extract_text(path: Path, kind: str) -> dict[str, Any]:
+    from pipeline.extract_web import extract_text_file
+
+    paras = extract_text_file(path.read_bytes(), kind=kind)
+    return _result([[Para(t) for t in paras]], n_pages=1, kind=kind)
+
+
+def _preload(kind: str) -> None:
+    """Import the extractor's libraries in this worker once, so every forked child
+    inherits them instead of importing them again (100+ ms per file otherwise)."""
+    if kind == "pdf":
+        import pypdfium2  # noqa: F401
+
+        import pipeline.extract_pdf  # noqa: F401
+    elif kind == "docx":
+        import docx  # noqa: F401
+
+        import pipeline.extract_docx  # noqa: F401
+    else:
+        import bs4  # noqa: F401
+        import charset_normalizer  # noqa: F401
+
+        import pipeline.extract_web  # noqa: F401
+
+
+def run_task(task: FileTask) -> dict[str, Any]:
+    """Extract one file in a sandboxed child; a hang or blow-up becomes a status."""
+    from pipeline.sandbox import run_limited
+
+    _preload(task.kind)
+    s = task.settings
+    out = run_limited(extract_file, task, timeout_s=s.timeout_s, memory_mb=s.memory_mb)
+    if out.kind == "ok":
+        return out.value
+    if out.kind == "timeout":
+        status, detail = "timeout", (
+            f"reading the file took longer than ingest.timeout_s={s.timeout_s:g} s and was stopped; "
+            "check the file by hand or raise the limit."
+        )
+    elif out.kind == "memory":
+        status, detail = "too_large", (
+            f"reading the file needed more than ingest.memory_mb={s.memory_mb} MB ({out.message}) and was stopped; "
+            "check the file by hand or raise the limit."
+        )
+    else:
+        status, detail = "corrupt", (
+            f"the {KIND_NAMES.get(task.kind, task.kind)} reader failed on this file ({out.message}); "
+            "ask the respondent to send it again."
+        )
+    return {"status": status, "detail": detail, "n_pages": None, "pages": [], "notes": [], "transient": True}
+
+
+def extract_files(tasks: list[FileTask]) -> list[dict[str, Any]]:
+    """Extract several files one after the other (runs inside one sandboxed child)."""
+    return [extract_file(task) for task in tasks]
+
+
+def run_batch(tasks: list[FileTask]) -> list[dict[str, Any]]:
+    """Extract a batch of small files in one sandboxed child, or each in its own.
+
+    Forking a child costs about as much as reading a two-page PDF, so small files share
+    one child under the same limits. If the batch as a whole fails (a hang, a crash, a
+    memory blow-up), every file of it is run again alone, so the culprit gets its own
+    status and the others their text.
+    """
+    from pipeline.sandbox import run_limited
+
+    if len(tasks) == 1:
+        return [run_task(tasks[0])]
+    for kind in {t.kind for t in tasks}:
+        _preload(kind)
+    s = tasks[0].settings
+    out = run_limited(extract_files, tasks, timeout_s=s.timeout_s, memory_mb=s.memory_mb)
+    if out.kind == "ok":
+        return out.value
+    logger.info("a batch of %d files failed (%s); reading them one by one", len(tasks), out.message)
+    return [run_task(task) for task in tasks]
+
+
+def make_batches(tasks: list[FileTask], *, max_files: int = 8, max_bytes: int = 4_000_000) -> list[list[FileTask]]:
+    """Consecutive tasks grouped into batches of small files (large files stay alone)."""
+    batches: list[list[FileTask]] = []
+    size = 0
+    for task in tasks:
+        fsize = Path(task.path).stat().st_size
+        if batches and len(batches[-1]) < max_files and size + fsize <= max_bytes and fsize < max_bytes // 4:
+            batches[-1].append(task)
+            size += fsize
+        else:
+            batches.append([task])
+            size = fsize
+    return batches
+
+
+# --- cache -------------------------------------------------------------------------------
+
+
+def _settings_digest(s: IngestConfig) -> str:
+    blob = json.dumps(dataclasses.asdict(s), sort_keys=True) + CODE_VERSION
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _cache_file(cache_dir: Path, sha: str, kind: str, digest: str) -> Path:
+    return cache_dir / sha[:2] / f"{sha}-{kind}-{digest}.json.gz"
+
+
+def _cache_get(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+def _cache_put(path: Path, result: dict[str, Any]) -> None:
+    data = json.dumps(result, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    # mtime=0 keeps the bytes identical across runs.
+    write_bytes(path, gzip.compress(data, mtime=0))
+
+
+# --- the stage -----------------------------------------------------------------------------
+
+
+def _consultation_name(corpus: Path, cfg: Config) -> str:
+    try:
+        same = corpus.resolve() == Path(cfg.base.corpus).resolve()
+    except OSError:
+        same = False
+    return cfg.base.consultation if same else corpus.resolve().name
+
+
+def _pre_status(rel: str, path: Path, corpus_root: Path, s: IngestConfig) -> tuple[dict[str, Any], str | None]:
+    """Hash and sniff one file; return its manifest row and, if readable, its kind."""
+    row: dict[str, Any] = {"source_path": rel, "file_sha256": None, "status": None, "detail": None,
+                           "format": None, "size_bytes": None, "n_pages": None, "duplicate_of": None}
+    if path.is_symlink():
+        target = os.readlink(path)
+        try:
+            inside = path.resolve().is_relative_to(corpus_root)
+        except OSError:
+            inside = False
+        if not inside or not path.resolve().is_file():
+            row["file_sha256"] = hashlib.sha256(f"symlink:{target}".encode()).hexdigest()
+            row.update(status="unsupported", format="symlink", detail=(
+                f"symbolic link to {target!r}, outside the corpus folder or dangling; it was not followed. "
+                "Copy the file into the folder if it is a response."))
+            return row, None
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+        row["file_sha256"] = file_sha256(path)
+    except OSError as exc:
+        row["file_sha256"] = hashlib.sha256(f"unreadable:{rel}".encode()).hexdigest()
+        row.update(status="corrupt", detail=f"file cannot be read ({exc.strerror}); check its permissions.")
+        return row, None
+    row["size_bytes"] = size
+    kind = sniff(path, head)
+    row["format"] = kind
+    ext = path.suffix.lower()
+    if kind == "empty":
+        row.update(status="empty", detail="file is empty (0 bytes); ask the respondent to upload the response again.")
+        return row, None
+    if size > s.max_file_mb * 1024 * 1024:
+        row.update(status="too_large", detail=(
+            f"file is {size / 1e6:.0f} MB, over ingest.max_file_mb={s.max_file_mb:g}; "
+            "it was not parsed. Split it or raise the limit."))
+        return row, None
+    if kind in ("pdf", "docx"):
+        return row, kind
+    if kind in ("txt", "md", "html"):
+        if ext in _DOC_EXTS and kind == "txt":
+            row.update(status="corrupt", detail=(
+                f"file is named {ext} but holds no {ext[1:].upper()} data, only {size} byte(s) of text; "
+                "the upload is probably broken. Ask the respondent to send the file again."))
+            return row, None
+        if ext in _DOC_EXTS:
+            row.update(status="unsupported", detail=(
+                f"file is named {ext} but is really {KIND_NAMES[kind]}"
+                f"{' (a web page, e.g. a download error page)' if kind == 'html' else ''}; "
+                "ask the respondent for the actual document."))
+            return row, None
+        return row, kind
+    what = KIND_NAMES.get(kind, kind)
+    advice = {
+        "zip": "unpack it and put the documents it holds into the corpus folder",
+        "odt": "save it as DOCX or PDF",
+        "doc": "save it as DOCX or PDF",
+        "rtf": "save it as DOCX or PDF",
+        "image": "put it into a PDF so that it is OCRed",
+    }.get(kind, "ask the respondent for PDF, DOCX or plain text")
+    named = f"named {ext} but is really" if ext in _DOC_EXTS else "a file of type"
+    row.update(status="unsupported", detail=f"file is {named} {what}, which is not read; {advice}.")
+    return row, None
+
+
+def ingest_corpus(corpus: Path, cfg: Config, *, cache_dir: Path) -> dict[str, pd.DataFrame]:
+    """Read every file of a consultation folder into the four ingestion tables.
+
+    Args:
+        corpus: the consultation folder.
+        cfg: the pipeline config (``ingest``, ``compute``, ``base`` sections).
+        cache_dir: where per-file extraction results are cached.
+
+    Returns:
+        ``{"manifest", "documents", "pages", "segments"}`` DataFrames.
+
+    Raises:
+        FileNotFoundError: ``corpus`` is not a folder.
+    """
+    corpus = Path(corpus)
+    if not corpus.is_dir():
+        raise FileNotFoundError(f"corpus folder {corpus} does not exist")
+    s = cfg.ingest
+    consultation = _consultation_name(corpus, cfg)
+    root = corpus.resolve()
+    entries = list_corpus(corpus)
+    meta = read_metadata(corpus)
+
+    rows: list[dict[str, Any]] = []
+    tasks: list[FileTask] = []
+    first_copy: dict[str, str] = {}
+    checked = {rel: _pre_status(rel, path, root, s) for rel, path in entries}
+    # Of identical files the first copy is the first by path without extension, so that
+    # "report.pdf" comes before "report (1).pdf" and "report-copy.pdf" (plain path
+    # order puts "report-copy.pdf" first, as "-" sorts before ".").
+    for rel in sorted(checked, key=lambda r: (str(PurePosixPath(r).with_suffix("")), r)):
+        row, kind = checked[rel]
+        if row["status"] is None and kind is not None:
+            first_copy.setdefault(row["file_sha256"], rel)
+    for rel, _path in entries:
+        row, kind = checked[rel]
+        sha = row["file_sha256"]
+        row["doc_id"] = doc_id_for(sha)
+        row["consultation"] = consultation
+        if row["status"] is None and kind is not None and first_copy.get(sha) != rel:
+            row.update(status="duplicate", detail=(
+                f"exact duplicate of {first_copy[sha]} (same content); counted once, kept in the manifest."),
+                duplicate_of=first_copy[sha])
+        elif row["status"] is None and kind is not None:
+            tasks.append(FileTask(str(_path), rel, kind, sha, s))
+        rows.append(row)
+
+    results = _run_all(tasks, cfg, cache_dir=cache_dir)
+    return build_tables(rows, results, meta, consultation=consultation)
+
+
+def _run_all(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> dict[str, dict[str, Any]]:
+    digest = _settings_digest(cfg.ingest)
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[FileTask] = []
+    cache_paths: dict[str, Path] = {}
+    for task in tasks:
+        cpath = _cache_file(cache_dir, task.sha256, task.kind, digest)
+        cache_paths[task.rel] = cpath
+        cached = _cache_get(cpath) if cpath.exists() else None
+        if cached is not None:
+            results[task.rel] = cached
+        else:
+            todo.append(task)
+    logger.info("ingest: %d file(s) to extract, %d from cache", len(todo), len(tasks) - len(todo))
+    # Small batches keep every worker busy on a small corpus, and fork costs low on a
+    # large one.
+    per_worker = max(1, len(todo) // max(cfg.compute.n_workers * 4, 1))
+    batches = make_batches(todo, max_files=min(8, per_worker))
+    done = map_ordered(run_batch, batches, compute=cfg.compute, desc="ingest")
+    for batch, batch_results in zip(batches, done, strict=True):
+        for task, res in zip(batch, batch_results, strict=True):
+            results[task.rel] = res
+            if not res.get("transient"):
+                _cache_put(cache_paths[task.rel], res)
+    return results
+
+
+def build_tables(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], meta: Metadata, *,
+                 consultation: str) -> dict[str, pd.DataFrame]:
+    """Assemble the four tables from manifest rows, extraction results and metadata."""
+    documents: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
+    segments: list[dict[str, Any]] = []
+    for problem in meta.problems:
+        logger.warning("%s", problem)
+    known = {r["source_path"] for r in rows}
+    for rel in sorted(set(meta.rows) - known):
+        logger.warning("metadata.csv names %s, which is not a response file in the corpus", rel)
+    for row in rows:
+        res = results.get(row["source_path"])
+        if res is not None:
+            row["status"] = res["status"]
+            row["detail"] = res["detail"]
+            row["n_pages"] = res.get("n_pages")
+        if row["status"] not in ("ok", "ocr"):
+            logger.warning("%s: %s - %s", row["source_path"], row["status"], row["detail"])
+            continue
+        assert res is not None
+        layout = layout_document([[Para(t, bool(o), bool(n)) for t, o, n in page] for page in res["pages"]])
+        m = meta.rows.get(row["source_path"])
+        issue = None
+        if m is not None and m.issues:
+            issue = "; ".join(m.issues)
+        elif m is None and meta.present:
+            issue = "no row in metadata.csv"
+        doc_id = row["doc_id"]
+        documents.append({
+            "doc_id": doc_id,
+            "consultation": consultation,
+            "source_path": row["source_path"],
+            "file_sha256": row["file_sha256"],
+            "respondent": m.respondent if m else None,
+            "organisation": m.organisation if m else None,
+            "stakeholder_type": m.stakeholder_type if m else None,
+            "country": m.country if m else None,
+            "submitted": m.submitted if m else None,
+            "n_pages": int(res.get("n_pages") or len(layout.page_texts)),
+            "n_chars": len(layout.text),
+            "text": layout.text,
+            "format": row["format"],
+            "status": row["status"],
+            "n_ocr_pages": int(res.get("n_ocr_pages") or 0),
+            "metadata_issue": issue,
+        })
+        for page_no, text in enumerate(layout.page_texts, start=1):
+            pages.append({"doc_id": doc_id, "page_no": page_no, "text": text})
+        for seg_id, (page_no, start, end) in enumerate(layout.segments):
+            segments.append({"doc_id": doc_id, "seg_id": seg_id, "page_no": page_no,
+                             "char_start": start, "char_end": end, "text": layout.text[start:end]})
+
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    manifest["size_bytes"] = manifest["size_bytes"].astype("Int64")
+    manifest["n_pages"] = manifest["n_pages"].astype("Int64")
+    docs = pd.DataFrame(documents, columns=DOCUMENT_COLUMNS)
+    for col in ("n_pages", "n_chars", "n_ocr_pages"):
+        docs[col] = docs[col].astype("int64")
+    pages_df = pd.DataFrame(pages, columns=["doc_id", "page_no", "text"])
+    pages_df["page_no"] = pages_df["page_no"].astype("int64")
+    segs = pd.DataFrame(segments, columns=["doc_id", "seg_id", "page_no", "char_start", "char_end", "text"])
+    for col in ("seg_id", "page_no", "char_start", "char_end"):
+        segs[col] = segs[col].astype("int64")
+    return {"manifest": manifest, "documents": docs, "pages": pages_df, "segments": segs}
