@@ -1,0 +1,494 @@
+"""Stage ``actors``: who said it. Stakeholder types, actor ids, countries and text reuse.
+
+Reads ``documents``, ``segments``, ``languages`` and ``entities``; writes
+
+* ``actors`` (one row per document): ``actor_id``, ``actor_name``, ``merge_reason``,
+  ``stakeholder_type`` with ``type_source`` (``metadata`` | ``inferred``),
+  ``type_score``, ``type_evidence``, ``type_text`` (what the text alone says) and
+  ``type_flag`` (a metadata type the text strongly contradicts: flagged, never
+  overwritten), ``country`` with ``country_source``, ``reuse_cluster``, ``reuse_kind``,
+  ``reuse_role`` (``original`` | ``copy``), ``n_shared_passages`` and ``voice_id``: one
+  id per independent voice (documents of one actor, or of one near-duplicate cluster,
+  share it), so that ``nunique(voice_id)`` is the distinct count of voices and
+  ``len(actors)`` the raw count;
+* ``reuse`` (one row per cluster member): ``reuse_cluster``, ``doc_id``, ``seg_id``
+  (``-1`` for a whole document), ``kind`` (``near_duplicate`` | ``shared_passage`` |
+  ``quotation``), ``shared_text``, ``similarity``, ``cluster_size`` and ``reason``.
+
+Typing: ``pipeline/stakeholders.py``; names: ``pipeline/actor_names.py``; reuse:
+``pipeline/reuse.py``. Nothing is dropped: every document keeps its row.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline import actor_names, reuse, stakeholders
+from pipeline.config import Config
+from pipeline.parallel import map_ordered
+from pipeline.schemas import STAKEHOLDER_TYPES
+
+logger = logging.getLogger(__name__)
+
+ACTOR_COLUMNS = (
+    "doc_id", "actor_id", "actor_name", "merge_reason", "stakeholder_type", "type_source",
+    "type_score", "type_evidence", "type_text", "type_flag", "country", "country_source",
+    "reuse_cluster", "reuse_kind", "reuse_role", "n_shared_passages", "voice_id",
+)
+REUSE_COLUMNS = ("reuse_cluster", "doc_id", "seg_id", "kind", "shared_text", "similarity", "cluster_size", "reason")
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+# MinHash estimates this close to a threshold are checked on the exact shingle sets.
+_MARGIN = 0.12
+
+
+def _clean(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _doc_langs(languages: pd.DataFrame) -> dict[str, str]:
+    if languages is None or languages.empty or "lang" not in languages:
+        return {}
+    rows = languages[languages["seg_id"].isna()]
+    return {str(d): str(lang) for d, lang in zip(rows["doc_id"], rows["lang"], strict=False) if _clean(lang)}
+
+
+def _doc_texts(documents: pd.DataFrame, segments: pd.DataFrame) -> dict[str, str]:
+    texts = {str(d): (t if isinstance(t, str) else "") for d, t in zip(documents["doc_id"], documents["text"], strict=False)}
+    if segments is not None and not segments.empty:
+        joined = segments.sort_values(["doc_id", "seg_id"]).groupby("doc_id")["text"].apply(
+            lambda s: "\n\n".join(x for x in s if isinstance(x, str)))
+        for d, t in joined.items():
+            if not texts.get(str(d)):
+                texts[str(d)] = t
+    return texts
+
+
+def _type_one(args: tuple[str, str | None]) -> stakeholders.TypeResult:
+    text, organisation = args
+    try:
+        return stakeholders.infer_type(text, organisation=organisation)
+    except Exception as exc:  # one odd text must not stop the stage; its row says why
+        logger.warning("stakeholder typing failed on a document (%s); it gets the fallback type", exc)
+        return stakeholders.TypeResult(None, 0.0, 0.0, f"typing failed: {exc}")
+
+
+# --- stakeholder types --------------------------------------------------------------------
+
+
+def type_documents(documents: pd.DataFrame, texts: dict[str, str], cfg: Config) -> pd.DataFrame:
+    """Stakeholder type per document: metadata when valid, else inferred; with flags."""
+    a = cfg.actors
+    doc_ids = [str(d) for d in documents["doc_id"]]
+    meta_types = [_clean(t) for t in documents.get("stakeholder_type", pd.Series([None] * len(documents)))]
+    meta_types = [t if t in STAKEHOLDER_TYPES else None for t in meta_types]
+    orgs = [_clean(o) for o in documents.get("organisation", pd.Series([None] * len(documents)))]
+    # The organisation name helps only where it has to decide (no valid metadata type);
+    # where metadata has a type, the text alone is compared with it.
+    jobs = [(texts.get(d, ""), None if mt else org) for d, mt, org in zip(doc_ids, meta_types, orgs, strict=True)]
+    results = list(map_ordered(_type_one, jobs, compute=cfg.compute, desc="stakeholder types",
+                               chunksize=max(1, len(jobs) // 64)))
+
+    confident = Counter(mt for mt in meta_types if mt)
+    confident.update(r.stype for r, mt in zip(results, meta_types, strict=True)
+                     if not mt and r.stype and r.score >= 0.6)
+    fallback = a.fallback_type or (max(sorted(confident), key=lambda t: confident[t]) if confident else "civil_society")
+
+    rows = []
+    for d, mt, r in zip(doc_ids, meta_types, results, strict=True):
+        flag = False
+        if mt:
+            stype, source, score, evidence = mt, "metadata", 1.0, "metadata.csv"
+            if r.stype and r.stype != mt and r.score >= a.flag_min_share \
+                    and r.scores.get(mt, 0.0) <= a.flag_max_ratio * r.raw:
+                flag = True
+                evidence = f"metadata.csv; the text says {r.stype}: {r.evidence}"
+        elif r.stype:
+            stype, source, score, evidence = r.stype, "inferred", round(r.score, 4), r.evidence
+        else:
+            stype, source, score = fallback, "inferred", 0.0
+            evidence = f"no cue in the text; the corpus's most frequent type ({fallback}) is assumed" \
+                if not a.fallback_type else f"no cue in the text; actors.fallback_type={fallback}"
+            if r.evidence:
+                evidence = f"{r.evidence}; {evidence}"
+        rows.append({"doc_id": d, "stakeholder_type": stype, "type_source": source, "type_score": score,
+                     "type_evidence": evidence, "type_text": r.stype, "type_flag": flag,
+                     "_span": r.span, "_zone": r.zone})
+    return pd.DataFrame(rows)
+
+
+# --- names and countries ------------------------------------------------------------------
+
+_NAME_CONNECTORS = frozenset(
+    "of and for the on de des du la le d l et y del el los las pour en für und der die das".split()
+)
+
+
+def guess_name(text: str, span: tuple[int, int] | None) -> str | None:
+    """A best-effort organisation name around a typing cue (when metadata has none).
+
+    Latin script: the capitalised words (and connectors) around the cue; other scripts:
+    from the cue to the next punctuation, at most eight words (Chinese: the run of Han
+    characters that ends with the cue).
+    """
+    if span is None or not text:
+        return None
+    start, end = span
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text[start:end]):
+        left = start
+        while left > 0 and start - left < 16 and "\u4e00" <= text[left - 1] <= "\u9fff" \
+                and text[left - 1] not in "的在于和与对向关":
+            left -= 1
+        return text[left:end].strip() or None
+    if re.match(r"[A-Za-zÀ-ÿ]", text[start:end] or " "):
+        tokens = list(re.finditer(r"[\w'’&.\-]+|,", text))
+        idx = next((i for i, t in enumerate(tokens) if t.start() <= start < t.end() or t.start() >= start), None)
+        if idx is None:
+            return None
+
+        def ok(tok: str) -> bool:
+            return tok[:1].isupper() or tok.lower() in _NAME_CONNECTORS or tok.isupper()
+
+        lo = idx
+        while lo > 0 and tokens[lo - 1].group() != "," and tokens[lo - 1].group()[:1].isupper() \
+                and tokens[lo - 1].group().lower() not in ("the", "la", "le", "el", "les", "los", "las"):
+            lo -= 1
+        hi = idx
+        while hi + 1 < len(tokens) and tokens[hi + 1].end() - tokens[lo].start() < 140:
+            nxt = tokens[hi + 1].group()
+            if nxt == "," and hi + 2 < len(tokens) and tokens[hi + 2].group()[:1].isupper():
+                hi += 1
+                continue
+            if nxt != "," and ok(nxt) and "\n" not in text[tokens[hi].end():tokens[hi + 1].start()]:
+                hi += 1
+                continue
+            break
+        while hi > idx and tokens[hi].group().lower() in _NAME_CONNECTORS | {","}:
+            hi -= 1
+        name = text[tokens[lo].start():max(tokens[hi].end(), end)]
+        return " ".join(name.split()).strip(" ,") or None
+    stop = re.search(r"[.,;:()\[\]«»\"“”\n،؛。，；：（）]", text[end:end + 120])
+    tail = text[end:end + (stop.start() if stop else 120)]
+    words = (text[start:end] + tail).split()[:8]
+    return " ".join(words) or None
+
+
+def _entity_orgs(entities: pd.DataFrame) -> dict[str, str]:
+    """Normalised mention text -> org id, from the entities table (most frequent id)."""
+    if entities is None or entities.empty:
+        return {}
+    orgs = entities[entities["canonical_id"].astype(str).str.startswith("org:")]
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for text, cid in zip(orgs["text"], orgs["canonical_id"], strict=False):
+        key = actor_names.normalize_name(str(text))
+        if key:
+            counts[key][str(cid)] += 1
+    return {k: max(sorted(c), key=lambda x: c[x]) for k, c in counts.items()}
+
+
+def countries(documents: pd.DataFrame, segments: pd.DataFrame, entities: pd.DataFrame
+              ) -> tuple[list[str | None], list[str | None]]:
+    """Country per document: metadata, else the letterhead/signature, else a dominant one."""
+    meta = [_clean(c) for c in documents.get("country", pd.Series([None] * len(documents)))]
+    by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    if entities is not None and not entities.empty and segments is not None and not segments.empty:
+        ents = entities[entities["canonical_id"].astype(str).str.startswith("country:")]
+        if len(ents):
+            order = segments[["doc_id", "seg_id"]].sort_values(["doc_id", "seg_id"])
+            order["rank"] = order.groupby("doc_id").cumcount()
+            order["n"] = order.groupby("doc_id")["seg_id"].transform("size")
+            ents = ents.merge(order, on=["doc_id", "seg_id"], how="left")
+            for d, cid, rank, n in zip(ents["doc_id"], ents["canonical_id"], ents["rank"], ents["n"], strict=False):
+                edge = pd.notna(rank) and (rank < 3 or rank >= n - 3)
+                by_doc[str(d)].append((str(cid).split(":", 1)[1], "edge" if edge else "body"))
+    out: list[str | None] = []
+    source: list[str | None] = []
+    for d, m in zip(documents["doc_id"], meta, strict=True):
+        if m and _ISO3.match(m):
+            out.append(m)
+            source.append("metadata")
+            continue
+        mentions = by_doc.get(str(d), [])
+        edge = Counter(c for c, z in mentions if z == "edge")
+        allc = Counter(c for c, _ in mentions)
+        if edge:
+            out.append(max(sorted(edge), key=lambda c: (edge[c], allc[c])))
+            source.append("text: letterhead/signature")
+        elif allc and allc.most_common(1)[0][1] >= 3 and allc.most_common(1)[0][1] >= 0.5 * sum(allc.values()):
+            out.append(allc.most_common(1)[0][0])
+            source.append("text: dominant country")
+        else:
+            out.append(None)
+            source.append(None)
+    return out, source
+
+
+# --- reuse ---------------------------------------------------------------------------------
+
+
+def detect_reuse(documents: pd.DataFrame, segments: pd.DataFrame, texts: dict[str, str],
+                 langs: dict[str, str], cfg: Config) -> pd.DataFrame:
+    """Near-duplicate documents and shared passages, as rows of the ``reuse`` table."""
+    a = cfg.actors
+    doc_ids = sorted(str(d) for d in documents["doc_id"])
+    order = _doc_order(documents)
+    rows: list[dict[str, object]] = []
+
+    _, doc_sigs = _sketch([texts.get(d, "") for d in doc_ids], [langs.get(d) for d in doc_ids], cfg)
+    uf = reuse.UnionFind(len(doc_ids))
+    sims: dict[tuple[int, int], float] = {}
+    doc_texts = [texts.get(d, "") for d in doc_ids]
+    doc_langs = [langs.get(d) for d in doc_ids]
+    pairs = reuse.candidate_pairs(doc_sigs, threshold=a.reuse_threshold, margin=_MARGIN)
+    for i, j, sim in reuse.confirm_pairs(pairs, doc_texts, doc_langs, threshold=a.reuse_threshold, margin=_MARGIN):
+        uf.union(i, j)
+        sims[(i, j)] = sim
+    dup_of: dict[str, str] = {}
+    for members in uf.groups():
+        ids = [doc_ids[m] for m in members]
+        cid = reuse.cluster_id("dup", ids)
+        original = min(ids, key=order.__getitem__)
+        oi = doc_ids.index(original)
+        lead = _first_paragraph(texts.get(original, ""))
+        for m in members:
+            d = doc_ids[m]
+            dup_of[d] = cid
+            sim = 1.0 if m == oi else sims.get((min(m, oi), max(m, oi)),
+                                                float(np.mean(doc_sigs[m] == doc_sigs[oi])))
+            rows.append({"reuse_cluster": cid, "doc_id": d, "seg_id": -1, "kind": "near_duplicate",
+                         "shared_text": lead, "similarity": round(sim, 4), "cluster_size": len(ids),
+                         "reason": "original" if d == original else f"copy of {original}"})
+
+    if segments is not None and not segments.empty:
+        rows.extend(_shared_passages(segments, langs, dup_of, order, cfg))
+    reuse_df = pd.DataFrame(rows, columns=list(REUSE_COLUMNS))
+    reuse_df["seg_id"] = reuse_df["seg_id"].astype("int64")
+    return reuse_df.sort_values(["reuse_cluster", "doc_id", "seg_id"]).reset_index(drop=True)
+
+
+def _sketch(texts: list[str], langs: list[str | None], cfg: Config, *, batch: int = 400
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Word counts and MinHash signatures, computed in batches on the worker processes."""
+    a = cfg.actors
+    if not texts:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, a.num_perm), dtype=np.uint64)
+    jobs = [(texts[i:i + batch], langs[i:i + batch], a.num_perm, cfg.base.seed) for i in range(0, len(texts), batch)]
+    parts = list(map_ordered(reuse.sketch_batch, jobs, compute=cfg.compute, desc="minhash"))
+    return np.concatenate([c for c, _ in parts]), np.vstack([s for _, s in parts])
+
+
+def _doc_order(documents: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
+    """Who came first: earliest submission date, then source path, then doc id."""
+    sub = documents.get("submitted", pd.Series([None] * len(documents)))
+    src = documents.get("source_path", pd.Series([None] * len(documents)))
+    return {str(d): (_clean(s) or "9999", _clean(p) or "", str(d))
+            for d, s, p in zip(documents["doc_id"], sub, src, strict=True)}
+
+
+def _first_paragraph(text: str, *, limit: int = 300) -> str:
+    for para in re.split(r"\n\s*\n", text or ""):
+        para = " ".join(para.split())
+        if len(para) >= 40:
+            return para[:limit]
+    return " ".join((text or "").split())[:limit]
+
+
+def _shared_passages(segments: pd.DataFrame, langs: dict[str, str], dup_of: dict[str, str],
+                     order: dict[str, tuple[str, str, str]], cfg: Config) -> list[dict[str, object]]:
+    a = cfg.actors
+    segs = segments[["doc_id", "seg_id", "text"]].copy()
+    segs["doc_id"] = segs["doc_id"].astype(str)
+    segs = segs[segs["text"].map(lambda t: isinstance(t, str))].sort_values(["doc_id", "seg_id"])
+    counts, all_sigs = _sketch(list(segs["text"]), [langs.get(d) for d in segs["doc_id"]], cfg)
+    keep = counts >= a.min_passage_words
+    sigs = all_sigs[keep]
+    segs = segs[keep].reset_index(drop=True)
+    if len(segs) < 2:
+        return []
+    # A near-duplicate cluster counts as one document here: its shared paragraphs are
+    # already the cluster itself.
+    groups = [dup_of.get(d, d) for d in segs["doc_id"]]
+    uf = reuse.UnionFind(len(segs))
+    sims: dict[int, float] = defaultdict(float)
+    pairs = reuse.candidate_pairs(sigs, threshold=a.passage_threshold, groups=groups, margin=_MARGIN)
+    seg_texts = list(segs["text"])
+    seg_langs = [langs.get(d) for d in segs["doc_id"]]
+    for i, j, sim in reuse.confirm_pairs(pairs, seg_texts, seg_langs, threshold=a.passage_threshold, margin=_MARGIN):
+        uf.union(i, j)
+        sims[i] = max(sims[i], sim)
+        sims[j] = max(sims[j], sim)
+    questions = [reuse.shingle_hashes(q) for q in reuse.guiding_questions()]
+    rows: list[dict[str, object]] = []
+    for members in uf.groups():
+        docs = {groups[m] for m in members}
+        if len(docs) < 2:
+            continue
+        keys = [f"{segs.at[m, 'doc_id']}#{segs.at[m, 'seg_id']}" for m in members]
+        first = min(members, key=lambda m: (order.get(segs.at[m, "doc_id"], ("", "", "")), segs.at[m, "seg_id"]))
+        shared = " ".join(str(segs.at[first, "text"]).split())
+        why = reuse.is_quotation(shared, questions=questions, min_containment=a.quote_containment)
+        kind = "quotation" if why else "shared_passage"
+        cid = reuse.cluster_id("quote" if why else "psg", keys)
+        for m in members:
+            rows.append({"reuse_cluster": cid, "doc_id": segs.at[m, "doc_id"], "seg_id": int(segs.at[m, "seg_id"]),
+                         "kind": kind, "shared_text": shared[:600], "similarity": round(sims[m], 4),
+                         "cluster_size": len(docs), "reason": why or f"paragraph shared by {len(docs)} responses"})
+    return rows
+
+
+# --- the stage -----------------------------------------------------------------------------
+
+
+def _voices(actor_ids: Sequence[str], dup_clusters: Sequence[str | None]) -> list[str]:
+    """One id per independent voice: same actor or same near-duplicate cluster."""
+    n = len(actor_ids)
+    uf = reuse.UnionFind(n)
+    first: dict[str, int] = {}
+    for i, (aid, cl) in enumerate(zip(actor_ids, dup_clusters, strict=True)):
+        for key in (f"a:{aid}", f"c:{cl}" if cl else None):
+            if key is None:
+                continue
+            if key in first:
+                uf.union(first[key], i)
+            else:
+                first[key] = i
+    roots: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        roots[uf.find(i)].append(i)
+    out = [""] * n
+    for members in roots.values():
+        ids = sorted({actor_ids[m] for m in members})
+        # One actor: the voice is the actor; several (a campaign): a stable hash of them.
+        vid = "voice:" + ids[0].split(":", 1)[-1] if len(ids) == 1 else \
+            reuse.cluster_id("voice", ids).replace("reuse:", "")
+        for m in members:
+            out[m] = vid
+    return out
+
+
+def resolve_actors(
+    documents: pd.DataFrame,
+    segments: pd.DataFrame,
+    languages: pd.DataFrame,
+    entities: pd.DataFrame,
+    cfg: Config,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type, name and place every response, and find reused text.
+
+    Args:
+        documents: the ingest ``documents`` table (metadata columns may be null).
+        segments: the ingest ``segments`` table (paragraphs).
+        languages: the ``languages`` table (document rows have a null ``seg_id``).
+        entities: the ``entities`` table (``org:`` and ``country:`` ids are used).
+        cfg: the configuration (``actors`` section and ``base.seed``).
+
+    Returns:
+        The ``actors`` table (one row per document) and the ``reuse`` table.
+    """
+    documents = documents.sort_values("doc_id").reset_index(drop=True)
+    if documents.empty:
+        return (pd.DataFrame(columns=list(ACTOR_COLUMNS)), pd.DataFrame(columns=list(REUSE_COLUMNS)))
+    t0 = time.perf_counter()
+    texts = _doc_texts(documents, segments)
+    langs = _doc_langs(languages)
+
+    typed = type_documents(documents, texts, cfg)
+    t_type = time.perf_counter()
+
+    orgs = [_clean(o) for o in documents.get("organisation", pd.Series([None] * len(documents)))]
+    people = [_clean(p) for p in documents.get("respondent", pd.Series([None] * len(documents)))]
+    guessed: list[bool] = []
+    pairs: list[tuple[str | None, str | None]] = []
+    for d, org, person, span, zone, stype in zip(documents["doc_id"], orgs, people, typed["_span"], typed["_zone"],
+                                                 typed["stakeholder_type"], strict=True):
+        if stype == "individual" and person and not actor_names.is_placeholder(person):
+            # Someone writing in a personal capacity is the actor, not their employer.
+            pairs.append((None, person))
+            guessed.append(False)
+            continue
+        if org or person:
+            pairs.append((org, person))
+            guessed.append(False)
+            continue
+        name = guess_name(texts.get(str(d), ""), span) if zone in ("head", "self") else None
+        pairs.append((name, None))
+        guessed.append(bool(name))
+    refs = actor_names.resolve_names(pairs, entity_orgs=_entity_orgs(entities), spelling_ratio=cfg.actors.spelling_ratio)
+
+    actor_id: list[str] = []
+    actor_name: list[str | None] = []
+    reasons: list[str] = []
+    for d, ref, g in zip(documents["doc_id"], refs, guessed, strict=True):
+        if ref is None:
+            actor_id.append(f"actor:doc-{d}")
+            actor_name.append(None)
+            reasons.append("unresolved: no organisation or respondent in metadata, no name found in the text")
+        else:
+            actor_id.append(ref.actor_id)
+            actor_name.append(ref.actor_name)
+            reasons.append(("text (name guessed from the letterhead or self-description); " if g else "") + ref.merge_reason)
+
+    country, country_source = countries(documents, segments, entities)
+    t_names = time.perf_counter()
+    reuse_df = detect_reuse(documents, segments, texts, langs, cfg)
+    logger.info("actors timings: types %.1f s, names and countries %.1f s, reuse %.1f s",
+                t_type - t0, t_names - t_type, time.perf_counter() - t_names)
+
+    dup = reuse_df[reuse_df["kind"] == "near_duplicate"]
+    dup_cluster = dict(zip(dup["doc_id"], dup["reuse_cluster"], strict=True))
+    dup_role = {d: ("original" if r == "original" else "copy") for d, r in zip(dup["doc_id"], dup["reason"], strict=True)}
+    psg = reuse_df[reuse_df["kind"] == "shared_passage"]
+    n_psg = psg.groupby("doc_id")["reuse_cluster"].nunique().to_dict()
+    # A document outside any near-duplicate cluster shows its largest shared-passage cluster.
+    psg_best = {}
+    if len(psg):
+        ranked = psg.drop_duplicates(["doc_id", "reuse_cluster"]).sort_values(
+            ["doc_id", "cluster_size", "reuse_cluster"], ascending=[True, False, True])
+        psg_best = ranked.groupby("doc_id")["reuse_cluster"].first().to_dict()
+
+    doc_ids = [str(d) for d in documents["doc_id"]]
+    clusters = [dup_cluster.get(d) or psg_best.get(d) for d in doc_ids]
+    actors = pd.DataFrame({
+        "doc_id": doc_ids,
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "merge_reason": reasons,
+        "stakeholder_type": typed["stakeholder_type"],
+        "type_source": typed["type_source"],
+        "type_score": typed["type_score"].astype(float),
+        "type_evidence": typed["type_evidence"],
+        "type_text": typed["type_text"],
+        "type_flag": typed["type_flag"].astype(bool),
+        "country": country,
+        "country_source": country_source,
+        "reuse_cluster": clusters,
+        "reuse_kind": ["near_duplicate" if d in dup_cluster else ("shared_passage" if d in psg_best else None)
+                       for d in doc_ids],
+        "reuse_role": [dup_role.get(d) for d in doc_ids],
+        "n_shared_passages": [int(n_psg.get(d, 0)) for d in doc_ids],
+        "voice_id": _voices(actor_id, [dup_cluster.get(d) for d in doc_ids]),
+    })
+    n_flag = int(actors["type_flag"].sum())
+    logger.info("actors: %d responses, %d actors, %d voices; %d near-duplicate clusters, %d shared passages; "
+                "%d metadata types flagged", len(actors), actors["actor_id"].nunique(), actors["voice_id"].nunique(),
+                dup["reuse_cluster"].nunique(), psg["reuse_cluster"].nunique(), n_flag)
+    return actors, reuse_df
+
+
+def voice_counts(actors: pd.DataFrame) -> dict[str, int]:
+    """Raw and distinct totals: responses, actors, voices and near-duplicate clusters."""
+    return {
+        "responses": int(len(actors)),
+        "actors": int(actors["actor_id"].nunique()),
+        "voices": int(actors["voice_id"].nunique()),
+        "near_duplicate_clusters": int(actors.loc[actors["reuse_kind"] == "near_duplicate", "reuse_cluster"].nunique()),
+    }
