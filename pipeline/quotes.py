@@ -1,0 +1,264 @@
+"""Extractive quotes: split text into sentences and check a quote is verbatim in its page.
+
+Shared by ``summarize`` (which picks the quotes) and ``report`` (which prints them and
+checks them again before writing). Only whitespace is normalised when comparing a quote
+with its page: anything else would let a paraphrase pass as a quote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+# A sentence ends at . ! ? … ؟ (Arabic) followed by space, or at a CJK full stop (no space
+# follows one in Chinese text), or at a blank line. A single line break is not an end:
+# PDF text wraps lines inside sentences.
+_SENTENCE_END = re.compile(r"(?<=[.!?…؟])\s+|(?<=[。！？])|\s*\n\s*\n\s*")
+# A complete sentence ends with terminal punctuation, maybe inside a closing quote/bracket.
+_COMPLETE = re.compile(r"[.!?…؟。！？][\"'»”’)\]）」』]*$")
+_LANG_PREFIX = re.compile(r"^([a-z]{2,3})\s*:\s*")
+_WS = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+class QuoteError(ValueError):
+    """A quote in the draft is not found verbatim in the page it cites."""
+
+
+def normalise_ws(text: str) -> str:
+    """Collapse every run of whitespace to one space and strip the ends."""
+    return _WS.sub(" ", text or "").strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences, each an exact substring of ``text`` (stripped)."""
+    parts = _SENTENCE_END.split(text or "")
+    return [p.strip() for p in parts if p and p.strip()]
+
+
+def sentence_weight(sentence: str) -> int:
+    """Length in "Latin-equivalent" characters: a Chinese character counts as three."""
+    n_cjk = len(_CJK.findall(sentence))
+    return len(sentence) - n_cjk + 3 * n_cjk
+
+
+def is_quotable(sentence: str, *, min_chars: int, max_chars: int) -> bool:
+    """A sentence a reader can take as a statement: long enough, not a wall, has letters."""
+    weight = sentence_weight(sentence)
+    if not min_chars <= weight <= max_chars:
+        return False
+    letters = sum(ch.isalpha() for ch in sentence)
+    return letters >= 0.5 * len(sentence)
+
+
+def label_by_lang(label: str | None) -> dict[str, list[str]]:
+    """A sub-theme label's top terms per language.
+
+    Reads ``"fr: débit, haut | en: population, data"`` (language groups split by ``|``)
+    and plain ``"broadband, rural, fibre"`` (language ``""``).
+    """
+    out: dict[str, list[str]] = {}
+    for group in str(label or "").split("|"):
+        group = group.strip()
+        m = _LANG_PREFIX.match(group)
+        lang = m.group(1) if m else ""
+        body = group[m.end():] if m else group
+        terms = [t.strip().lower() for t in re.split(r"[,;/·•]+|\s{2,}", body) if t.strip()]
+        if terms:
+            out.setdefault(lang, []).extend(terms)
+    return out
+
+
+def label_terms(label: str | None) -> list[str]:
+    """Every top term of a sub-theme label, without language prefixes."""
+    return [t for terms in label_by_lang(label).values() for t in terms]
+
+
+def best_sentence(
+    text: str, terms: Iterable[str] = (), *, min_chars: int = 40, max_chars: int = 400
+) -> str | None:
+    """The quotable sentence of ``text`` that holds most of ``terms`` (first one on ties).
+
+    A complete sentence (ending with terminal punctuation) beats a fragment such as a
+    heading or a list item, whatever the terms.
+    """
+    terms = [t for t in terms if t]
+    best, best_rank = None, (-1, -1)
+    for sentence in split_sentences(text):
+        if not is_quotable(sentence, min_chars=min_chars, max_chars=max_chars):
+            continue
+        low = sentence.lower()
+        rank = (int(bool(_COMPLETE.search(sentence))), sum(1 for t in terms if t in low))
+        if rank > best_rank:
+            best, best_rank = sentence, rank
+    return best
+
+
+def is_complete(sentence: str) -> bool:
+    """Whether ``sentence`` ends with terminal punctuation (not a heading or fragment)."""
+    return bool(_COMPLETE.search(sentence))
+
+
+def _starts_upper(text: str) -> bool:
+    first = next((ch for ch in text if ch.isalpha()), "")
+    return first.isupper()
+
+
+def page_sentences(page_text: str) -> list[str]:
+    """The sentences of a page, whitespace-normalised, each verbatim in the normalised page.
+
+    Extracted PDF text often breaks every wrapped line into its own paragraph, so a blank
+    line ends a sentence only where a sentence plausibly ends: after terminal punctuation,
+    or (a heading) before a chunk that starts with a capital letter.
+    """
+    chunks = [c for c in (normalise_ws(c) for c in re.split(r"\n\s*\n", page_text or "")) if c]
+    # Scripts without capitals (Arabic, Chinese): a heading is a chunk clearly shorter
+    # than the page's usual wrapped line.
+    typical = sorted(len(c) for c in chunks)[int(len(chunks) * 0.75)] if chunks else 0
+    blocks: list[str] = []
+    current: list[str] = []
+    for chunk in chunks:
+        if current:
+            prev = current[-1]
+            first = next((ch for ch in chunk if ch.isalpha()), "")
+            uncased = bool(first) and first.upper() == first.lower()
+            if (_COMPLETE.search(prev) or _starts_upper(chunk)
+                    or (uncased and len(prev) < 0.6 * typical)):
+                blocks.append(" ".join(current))
+                current = []
+        current.append(chunk)
+    if current:
+        blocks.append(" ".join(current))
+    return [normalise_ws(s) for block in blocks for s in split_sentences(block)]
+
+
+class SentenceFinder:
+    """Finds the best whole sentence around a paragraph, verbatim in a page of its response."""
+
+    def __init__(self, pages: pd.DataFrame, *, min_chars: int = 40, max_chars: int = 400,
+                 rejected: dict[str, list[str]] | None = None) -> None:
+        self.norm = page_index(pages)
+        # Paragraphs an analyst marked unsuitable as quotes (review: reject_quote), by doc.
+        self.rejected = {d: [normalise_ws(t) for t in ts] for d, ts in (rejected or {}).items()}
+        self.raw = {} if pages is None or pages.empty else {
+            (str(d), int(p)): str(t)
+            for d, p, t in zip(pages["doc_id"], pages["page_no"], pages["text"], strict=True)
+            if pd.notna(p)}
+        self.pages_of: dict[str, list[int]] = {}
+        for d, p in sorted(self.norm):
+            self.pages_of.setdefault(d, []).append(p)
+        self.min_chars, self.max_chars = min_chars, max_chars
+        self._spans: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
+
+    def spans(self, doc_id: str, page_no: int) -> list[tuple[int, int, str]]:
+        """``(start, end, sentence)`` of every sentence of a page, in normalised offsets."""
+        key = (doc_id, page_no)
+        if key not in self._spans:
+            norm, pos, out = self.norm.get(key, ""), 0, []
+            for sentence in page_sentences(self.raw.get(key, "")):
+                at = norm.find(sentence, pos)
+                if at >= 0:
+                    out.append((at, at + len(sentence), sentence))
+                    pos = at + len(sentence)
+            self._spans[key] = out
+        return self._spans[key]
+
+    def _is_rejected(self, doc_id: str, sentence: str) -> bool:
+        return any(sentence in r or r in sentence for r in self.rejected.get(doc_id, ()) if r)
+
+    def _pick(self, doc_id: str, sentences: Iterable[str], terms: list[str]) -> str | None:
+        best, best_rank = None, (-1, -1)
+        for sentence in sentences:
+            if not is_quotable(sentence, min_chars=self.min_chars, max_chars=self.max_chars):
+                continue
+            if self._is_rejected(doc_id, sentence):
+                continue
+            low = sentence.lower()
+            rank = (int(bool(_COMPLETE.search(sentence))), sum(1 for t in terms if t in low))
+            if rank > best_rank:
+                best, best_rank = sentence, rank
+        return best
+
+    def for_segment(self, doc_id: str, text: str, *, page_hint: int | None = None,
+                    terms: Iterable[str] = ()) -> tuple[str, int] | None:
+        """The best sentence that overlaps paragraph ``text`` (whole, even when the
+        paragraph is a fragment of it), with its page; None when nothing quotable."""
+        terms = [t for t in terms if t]
+        needle = normalise_ws(text)
+        pages = list(self.pages_of.get(doc_id, []))
+        if page_hint in pages:
+            pages.remove(page_hint)
+            pages.insert(0, page_hint)
+        for page_no in pages:
+            at = self.norm[(doc_id, page_no)].find(needle) if needle else -1
+            if at < 0:
+                continue
+            around = [s for a, b, s in self.spans(doc_id, page_no) if a < at + len(needle) and b > at]
+            best = self._pick(doc_id, around, terms)
+            if best:
+                return best, page_no
+            break
+        # The paragraph spans two pages or was normalised differently: its own sentences.
+        best = self._pick(doc_id, (normalise_ws(s) for s in split_sentences(text)), terms)
+        if best:
+            page = find_page(best, doc_id, self.norm, hint=page_hint)
+            if page is not None:
+                return best, page
+        return None
+
+    def in_document(self, doc_id: str, *, terms: Iterable[str] = ()) -> tuple[str, int] | None:
+        """The first page's best sentence of a response (fallback when no paragraph fits)."""
+        terms = [t for t in terms if t]
+        for page_no in self.pages_of.get(doc_id, []):
+            best = self._pick(doc_id, (s for _, _, s in self.spans(doc_id, page_no)), terms)
+            if best:
+                return best, page_no
+        return None
+
+
+def page_index(pages: pd.DataFrame) -> dict[tuple[str, int], str]:
+    """``(doc_id, page_no) -> whitespace-normalised page text``, for verbatim checks."""
+    if pages is None or pages.empty:
+        return {}
+    return {
+        (str(d), int(p)): normalise_ws(str(t))
+        for d, p, t in zip(pages["doc_id"], pages["page_no"], pages["text"], strict=True)
+        if pd.notna(p)
+    }
+
+
+def find_page(quote: str, doc_id: str, index: dict[tuple[str, int], str],
+              *, hint: int | None = None) -> int | None:
+    """The page of ``doc_id`` whose text holds ``quote`` verbatim (the hinted page first)."""
+    needle = normalise_ws(quote)
+    if not needle:
+        return None
+    pages = sorted(p for d, p in index if d == doc_id)
+    if hint is not None and hint in pages:
+        pages.remove(hint)
+        pages.insert(0, hint)
+    for page_no in pages:
+        if needle in index[(doc_id, page_no)]:
+            return page_no
+    return None
+
+
+def check_quotes(quotes: pd.DataFrame, pages: pd.DataFrame) -> None:
+    """Raise :class:`QuoteError` unless every quote is verbatim in the page it cites.
+
+    ``quotes`` needs the columns ``doc_id``, ``page_no`` and ``quote``.
+    """
+    if quotes is None or quotes.empty:
+        return
+    index = page_index(pages)
+    bad = []
+    for row in quotes.itertuples(index=False):
+        page_text = index.get((str(row.doc_id), int(row.page_no))) if pd.notna(row.page_no) else None
+        if page_text is None or normalise_ws(row.quote) not in page_text:
+            bad.append(f"{row.doc_id} p.{row.page_no}: {str(row.quote)[:80]!r}")
+    if bad:
+        raise QuoteError(
+            f"{len(bad)} quote(s) are not verbatim in the page they cite: " + "; ".join(bad[:5])
+        )

@@ -1,0 +1,704 @@
+"""Summary tables for analysts: counts, theme prevalence, sub-themes, entities, quotes.
+
+Reads (from ``tables``): ``manifest``, ``documents``, ``pages``, ``segments`` (required);
+``languages``, ``themes``, ``subthemes``, ``entities``, ``actors`` (optional: a missing
+one gives empty or "unknown" columns, never a crash).
+
+Writes (via :func:`write_summaries`): ``reports/tables/<name>.csv`` for each table,
+``reports/tables/summary.xlsx`` (a sheet per table) and ``reports/metrics.json``.
+
+Counting rule. *Raw* counts every file that was read, exact duplicates included.
+*Distinct* counts each response once: a manifest ``duplicate`` is not counted again, and
+when a ``reuse_cluster`` is known (``actors`` table, or a column on ``documents``) a
+cluster of near-identical responses counts once, through its first member by ``doc_id``.
+Every table that partitions the responses (``responses_by_group``; the
+``primary_responses`` column of the theme tables) adds up to the distinct total.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.quotes import (
+    SentenceFinder,
+    check_quotes,
+    is_complete,
+    label_by_lang,
+    label_terms,
+    normalise_ws,
+)
+from pipeline.schemas import STAKEHOLDER_TYPES
+from pipeline.tables import write_csv, write_json, write_xlsx
+
+logger = logging.getLogger(__name__)
+
+THEME_ORDER = ("ott", "connectivity", "covid19", "environment", "sustainable_dev", "idn",
+               "internet_governance", "other")
+READ_STATUSES = ("ok", "ocr")
+NO_THEME = "none"
+UNKNOWN = "unknown"
+# What web forms put in an empty name field; never cite these as a source.
+PLACEHOLDERS = {"none", "n/a", "na", "-", "null", "nil", "unknown", "anonymous"}
+
+# The order of sheets in summary.xlsx (and of CSV files an analyst sees first).
+TABLE_ORDER = ("about", "responses_by_group", "theme_prevalence", "theme_by_stakeholder",
+               "theme_by_region", "subthemes", "top_entities", "responses", "quotes",
+               "unreadable", "files", "review_decisions")
+
+
+# --- reference data -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def itu_regions() -> dict[str, str]:
+    """ISO alpha-3 -> ITU administrative region (A-E), from the package's reference file."""
+    ref = Path(__file__).resolve().parent / "data" / "summarize" / "itu_regions.csv"
+    with ref.open(encoding="utf-8") as fh:
+        df = pd.read_csv(fh, comment="#", dtype=str, keep_default_na=False)
+    return dict(zip(df["iso3"], df["itu_region"], strict=True))
+
+
+def region_of(country: object) -> str:
+    """The ITU region of an ISO alpha-3 code, or ``"unknown"`` (never guessed)."""
+    if not isinstance(country, str) or not country.strip():
+        return UNKNOWN
+    return itu_regions().get(country.strip().upper(), UNKNOWN)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _key(values: pd.Series) -> pd.Series:
+    """Join keys as strings; ``3``, ``3.0`` and ``"3"`` are the same segment id."""
+
+    def conv(v: object) -> object:
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return values.map(conv).astype(object)
+
+
+def _page(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _present(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame | None:
+    df = tables.get(name)
+    return df if df is not None and len(df.columns) else None
+
+
+def theme_order(themes: Iterable[str]) -> list[str]:
+    """Themes in DESIGN.md order, then any other theme alphabetically."""
+    seen = set(themes)
+    return [t for t in THEME_ORDER if t in seen] + sorted(seen - set(THEME_ORDER))
+
+
+def _text(v: object) -> str:
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def cited_as(row: pd.Series | dict) -> str:
+    """Who to name in a citation: the organisation, else the respondent, else the name
+    the actors stage found in the text, else nobody (the citation gives the file alone)."""
+    for col in ("organisation", "respondent", "actor_name"):
+        value = _text(row.get(col)).strip()
+        if value and value.lower() not in PLACEHOLDERS:
+            return value
+    return ""
+
+
+# --- the responses frame ----------------------------------------------------------------
+
+
+def response_frame(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per document with everything the counts need.
+
+    Columns added to ``documents``: ``stakeholder_type`` (validated, else ``unknown``),
+    ``itu_region``, ``lang``, ``n_files`` (this file plus its exact duplicates),
+    ``voice`` (reuse cluster or doc_id) and ``is_distinct``.
+    """
+    docs = tables["documents"].copy()
+    docs["doc_id"] = _key(docs["doc_id"])
+    actors = _present(tables, "actors")
+    if actors is not None:
+        a = actors.copy()
+        a["doc_id"] = _key(a["doc_id"])
+        a = a.drop_duplicates("doc_id").set_index("doc_id")
+        for col in ("actor_id", "actor_name", "voice_id", "reuse_cluster", "reuse_kind",
+                    "type_source", "type_flag"):
+            if col in a.columns:
+                docs[col] = docs["doc_id"].map(a[col])
+        # The actors stage validates metadata types and infers missing ones: prefer it.
+        for col in ("stakeholder_type", "country"):
+            if col in a.columns:
+                better = docs["doc_id"].map(a[col])
+                docs[col] = better.where(better.notna() & (better.astype(str) != ""), docs[col])
+    stype = docs["stakeholder_type"].astype(object)
+    docs["stakeholder_type"] = stype.where(stype.isin(STAKEHOLDER_TYPES), UNKNOWN)
+    docs["country"] = docs["country"].map(lambda c: _text(c).strip().upper())
+    docs["itu_region"] = docs["country"].map(region_of)
+    docs["lang"] = _doc_languages(docs, _present(tables, "languages"))
+
+    manifest = tables["manifest"]
+    dups = manifest[manifest["status"] == "duplicate"]
+    dup_of = _duplicate_targets(dups, docs)
+    counts = dup_of.value_counts()
+    docs["n_files"] = 1 + docs["doc_id"].map(counts).fillna(0).astype(int)
+    listed = dups.assign(_target=dup_of.values).groupby("_target")["source_path"].agg(
+        lambda s: "; ".join(sorted(map(str, s))))
+    docs["duplicate_files"] = docs["doc_id"].map(listed).fillna("")
+
+    if "reuse_cluster" in docs.columns:
+        cluster = _key(docs["reuse_cluster"])
+        if "reuse_kind" in docs.columns:
+            # Only near-identical responses are one voice; sharing a passage (a quoted
+            # resolution, a common paragraph) does not make two responses one.
+            cluster = cluster.where(docs["reuse_kind"].astype(object) == "near_duplicate")
+        docs["voice"] = cluster.where(cluster.notna() & (cluster != ""), "doc:" + docs["doc_id"])
+    else:
+        docs["voice"] = "doc:" + docs["doc_id"]
+    docs = docs.sort_values("doc_id", kind="stable").reset_index(drop=True)
+    docs["is_distinct"] = ~docs["voice"].duplicated()
+    return docs
+
+
+def _doc_languages(docs: pd.DataFrame, languages: pd.DataFrame | None) -> pd.Series:
+    if languages is None or languages.empty:
+        return pd.Series(UNKNOWN, index=docs.index, dtype=object)
+    lang = languages.copy()
+    lang["doc_id"] = _key(lang["doc_id"])
+    doc_rows = lang[lang["seg_id"].isna()].drop_duplicates("doc_id").set_index("doc_id")["lang"]
+    seg_mode = (lang[lang["seg_id"].notna()].groupby("doc_id")["lang"]
+                .agg(lambda s: s.value_counts().sort_index().idxmax()))
+    out = docs["doc_id"].map(doc_rows)
+    out = out.where(out.notna(), docs["doc_id"].map(seg_mode))
+    return out.map(lambda v: _text(v) or UNKNOWN)
+
+
+def _duplicate_targets(dups: pd.DataFrame, docs: pd.DataFrame) -> pd.Series:
+    """The doc_id each duplicate file repeats: by doc_id, else by content hash."""
+    known = set(docs["doc_id"])
+    by_sha = dict(zip(docs["file_sha256"].astype(str), docs["doc_id"], strict=True))
+    targets = []
+    for doc_id, sha in zip(_key(dups["doc_id"]), dups["file_sha256"].astype(str), strict=True):
+        targets.append(doc_id if doc_id in known else by_sha.get(sha, UNKNOWN))
+    return pd.Series(targets, index=dups.index, dtype=object)
+
+
+# --- themes -------------------------------------------------------------------------------
+
+
+def doc_themes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Document-level themes: ``doc_id, theme, score, is_primary`` (one primary per doc).
+
+    Uses the theme stage's document rows; a document that only has segment rows gets
+    the themes of its segments, the primary being the one with most segments.
+    """
+    themes = _present(tables, "themes")
+    cols = ["doc_id", "theme", "score", "is_primary"]
+    if themes is None or themes.empty:
+        return pd.DataFrame({"doc_id": pd.Series(dtype=object), "theme": pd.Series(dtype=object),
+                             "score": pd.Series(dtype=float), "is_primary": pd.Series(dtype=bool)})
+    t = themes.copy()
+    t["doc_id"] = _key(t["doc_id"])
+    doc_rows = t[t["seg_id"].isna()][cols]
+    seg_rows = t[t["seg_id"].notna() & ~t["doc_id"].isin(doc_rows["doc_id"])]
+    if len(seg_rows):
+        derived = (seg_rows.groupby(["doc_id", "theme"])
+                   .agg(score=("score", "max"), n=("seg_id", "size")).reset_index())
+        derived["is_primary"] = False
+        top = derived.sort_values(["doc_id", "n", "score", "theme"],
+                                  ascending=[True, False, False, True]).drop_duplicates("doc_id")
+        derived.loc[top.index, "is_primary"] = True
+        doc_rows = pd.concat([doc_rows, derived[cols]], ignore_index=True)
+    doc_rows = doc_rows.drop_duplicates(["doc_id", "theme"]).copy()
+    doc_rows["score"] = pd.to_numeric(doc_rows["score"], errors="coerce").fillna(0.0)
+    doc_rows["is_primary"] = doc_rows["is_primary"].fillna(False).astype(bool)
+    # Exactly one primary per document: the flagged one with the best score, else the best.
+    ranked = doc_rows.sort_values(["doc_id", "is_primary", "score", "theme"],
+                                  ascending=[True, False, False, True])
+    primary_idx = ranked.drop_duplicates("doc_id").index
+    doc_rows["is_primary"] = doc_rows.index.isin(primary_idx)
+    return doc_rows.sort_values(["doc_id", "theme"]).reset_index(drop=True)
+
+
+def segment_themes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Segment-level theme rows joined to their segment text and page."""
+    themes = _present(tables, "themes")
+    cols = ["doc_id", "seg_id", "theme", "score", "subtheme", "page_no", "text"]
+    if themes is None or themes.empty:
+        return pd.DataFrame(columns=cols)
+    t = themes[themes["seg_id"].notna()].copy()
+    t["doc_id"], t["seg_id"] = _key(t["doc_id"]), _key(t["seg_id"])
+    segs = tables["segments"][["doc_id", "seg_id", "page_no", "text"]].copy()
+    segs["doc_id"], segs["seg_id"] = _key(segs["doc_id"]), _key(segs["seg_id"])
+    merged = t.merge(segs, on=["doc_id", "seg_id"], how="inner")
+    merged["subtheme"] = _key(merged["subtheme"]) if "subtheme" in merged else None
+    return merged[cols]
+
+
+def _prevalence(frame: pd.DataFrame, dt: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """Responses carrying each theme (any, primary) per group, over distinct responses."""
+    distinct = frame[frame["is_distinct"]]
+    group_cols = [by] if by else []
+    sizes = (distinct.groupby(group_cols).size() if by else pd.Series({None: len(distinct)}))
+    themed = dt.merge(distinct[["doc_id", "n_files"] + group_cols], on="doc_id")
+    rows = []
+    keys = sorted(sizes.index, key=str) if by else [None]
+    for key in keys:
+        part = themed[themed[by] == key] if by else themed
+        group_docs = distinct[distinct[by] == key] if by else distinct
+        total = int(sizes[key])
+        for theme in theme_order(part["theme"].unique()):
+            sel = part[part["theme"] == theme]
+            rows.append({
+                **({by: key} if by else {}),
+                "theme": theme,
+                "responses": int(sel["doc_id"].nunique()),
+                "share": round(sel["doc_id"].nunique() / total, 4) if total else 0.0,
+                "primary_responses": int(sel[sel["is_primary"]]["doc_id"].nunique()),
+                "responses_raw": int(sel.drop_duplicates("doc_id")["n_files"].sum()),
+                "group_responses": total,
+            })
+        unthemed = group_docs[~group_docs["doc_id"].isin(part["doc_id"])]
+        if len(unthemed):
+            rows.append({
+                **({by: key} if by else {}),
+                "theme": NO_THEME,
+                "responses": len(unthemed),
+                "share": round(len(unthemed) / total, 4) if total else 0.0,
+                "primary_responses": len(unthemed),
+                "responses_raw": int(unthemed["n_files"].sum()),
+                "group_responses": total,
+            })
+    cols = ([by] if by else []) + ["theme", "responses", "share", "primary_responses",
+                                   "responses_raw", "group_responses"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --- quotes -------------------------------------------------------------------------------
+
+
+def rejected_quotes(segments: pd.DataFrame) -> dict[str, list[str]]:
+    """Paragraph texts the analyst marked unsuitable as quotes (review ``quote_ok``), by doc."""
+    if "quote_ok" not in segments.columns:
+        return {}
+    bad = segments[segments["quote_ok"].astype("boolean").eq(False).fillna(False)]
+    return {str(d): g["text"].astype(str).tolist() for d, g in bad.groupby("doc_id")}
+
+
+def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
+                  subthemes: pd.DataFrame | None, pages: pd.DataFrame, cfg: Config,
+                  *, rejected: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Pick the draft's quotes: the points of each sub-theme, then one voice per type.
+
+    For each theme: up to ``summarize.quotes_per_subtheme`` sentences per sub-theme (the
+    best-scoring segments, one per response, spreading over stakeholder types), then a
+    sentence for every stakeholder type that addressed the theme and has none yet. Each
+    sentence is verbatim in the page it cites (only whitespace is normalised).
+    """
+    finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
+                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
+    s = cfg.summarize
+    info = frame.set_index("doc_id")
+    labels: dict[tuple[str, str], list[str]] = {}
+    representative: dict[tuple[str, str], int] = {}  # (doc_id, seg_id) -> rank in its sub-theme
+    if subthemes is not None and len(subthemes):
+        for row in subthemes.to_dict("records"):
+            key = (str(row["theme"]), _text(row["subtheme"]))
+            labels[key] = label_terms(_text(row.get("label")))
+            # The themes stage may name its most typical paragraphs ("doc:seg;doc:seg").
+            for rank, ref in enumerate(_text(row.get("representative_segments")).split(";")):
+                doc, _, seg = ref.strip().rpartition(":")
+                if doc:
+                    representative.setdefault((doc, seg), rank)
+    rows: list[dict] = []
+
+    memo: dict[tuple, tuple[str, int] | None] = {}
+
+    def quote_from(doc_id: str, text: str, page_no: object, terms: list[str]) -> tuple[str, int] | None:
+        key = (doc_id, text, page_no, tuple(terms))
+        if key not in memo:
+            memo[key] = finder.for_segment(doc_id, _text(text), terms=terms,
+                                           page_hint=_page(page_no))
+        return memo[key]
+
+    def add(theme: str, subtheme: str, doc_id: str, sentence: str, page: int, role: str) -> None:
+        d = info.loc[doc_id]
+        rows.append({
+            "theme": theme, "subtheme": subtheme, "role": role,
+            "stakeholder_type": d["stakeholder_type"], "lang": d["lang"],
+            "quote": normalise_ws(sentence),
+            "cited_as": cited_as({**d.to_dict(), "doc_id": doc_id}),
+            "file": Path(_text(d["source_path"])).name, "source_path": d["source_path"],
+            "page_no": int(page), "doc_id": doc_id,
+        })
+
+    for theme in theme_order(dt["theme"].unique()):
+        used_docs: set[str] = set()
+        used_sentences: set[str] = set()
+        covered: set[str] = set()
+        cand = st[st["theme"] == theme].copy()
+        cand["is_distinct"] = cand["doc_id"].map(info["is_distinct"]).fillna(False)
+        cand["stype"] = cand["doc_id"].map(info["stakeholder_type"])
+        cand["rep"] = [representative.get((d, sg), 99) for d, sg in
+                       zip(cand["doc_id"], cand["seg_id"], strict=True)]
+        cand = cand.sort_values(["is_distinct", "rep", "score", "doc_id", "seg_id"],
+                                ascending=[False, True, False, True, True], kind="stable")
+        sub_sizes = cand[cand["subtheme"].notna()].groupby("subtheme").size()
+        for sub in sorted(sub_sizes.index, key=lambda k: (-sub_sizes[k], str(k))):
+            terms = labels.get((theme, str(sub)), [])
+            picked = 0
+            used_docs = set()  # one quote per response within a sub-theme
+            pool = cand[cand["subtheme"] == sub]
+            # Passes: whole sentences from stakeholder types not yet quoted first, then
+            # whole sentences from any type, then fragments (headings, list items).
+            for fresh_type_only, whole_only in ((True, True), (False, True), (True, False),
+                                                (False, False)):
+                for seg in pool.itertuples(index=False):
+                    if picked >= s.quotes_per_subtheme:
+                        break
+                    if seg.doc_id in used_docs or (fresh_type_only and seg.stype in covered):
+                        continue
+                    found = quote_from(seg.doc_id, seg.text, seg.page_no, terms)
+                    if found and whole_only and not is_complete(found[0]):
+                        continue
+                    if found and found[0] not in used_sentences:
+                        used_sentences.add(found[0])
+                        add(theme, str(sub), seg.doc_id, *found, role="point")
+                        used_docs.add(seg.doc_id)
+                        covered.add(seg.stype)
+                        picked += 1
+        addressed = frame[frame["doc_id"].isin(dt[dt["theme"] == theme]["doc_id"])]
+        for stype in sorted(set(addressed["stakeholder_type"]) - covered):
+            docs = addressed[addressed["stakeholder_type"] == stype].sort_values(
+                ["is_distinct", "doc_id"], ascending=[False, True])
+            found_any = False
+            for doc_id in docs["doc_id"]:
+                segs = cand[cand["doc_id"] == doc_id]
+                found = None
+                for text, page_no in zip(segs["text"], segs["page_no"], strict=True):
+                    found = quote_from(doc_id, text, page_no, [])
+                    if found:
+                        break
+                # No theme-scored paragraph gave a sentence: the response's own pages.
+                found = found or finder.in_document(doc_id)
+                if found:
+                    add(theme, "", doc_id, *found, role="voice")
+                    found_any = True
+                if found_any:
+                    break
+            if not found_any:
+                logger.warning("theme %s: no verbatim sentence found for stakeholder type %s",
+                               theme, stype)
+    cols = ["theme", "subtheme", "role", "stakeholder_type", "lang", "quote", "cited_as", "file",
+            "source_path", "page_no", "doc_id"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _extracts(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
+              finder: SentenceFinder, segments: pd.DataFrame) -> pd.DataFrame:
+    """One verbatim sentence per response: from its best primary-theme paragraphs, else
+    from its first paragraphs; a complete sentence is preferred to a fragment."""
+    primary = dt[dt["is_primary"]].set_index("doc_id")["theme"]
+    segs = segments[["doc_id", "seg_id", "page_no", "text"]].copy()
+    segs["doc_id"] = _key(segs["doc_id"])
+    by_doc = {d: g for d, g in segs.groupby("doc_id", sort=False)}
+    best = {d: g for d, g in st.sort_values(["score", "seg_id"], ascending=[False, True])
+            .groupby("doc_id", sort=False)}
+    out = []
+    for doc_id in frame["doc_id"]:
+        tries = []
+        if doc_id in best:
+            g = best[doc_id]
+            g = g[g["theme"] == primary.get(doc_id)] if doc_id in primary.index else g
+            tries += list(zip(g["text"], g["page_no"], strict=True))[:5]
+        if doc_id in by_doc:
+            tries += list(zip(by_doc[doc_id]["text"], by_doc[doc_id]["page_no"], strict=True))[:20]
+        found = None
+        for text, page_no in tries:
+            hit = finder.for_segment(doc_id, _text(text), page_hint=_page(page_no))
+            if hit and is_complete(hit[0]):
+                found = hit
+                break
+            found = found or hit
+        found = found or finder.in_document(doc_id)
+        out.append({"doc_id": doc_id, "extract": found[0] if found else "",
+                    "extract_page": found[1] if found else None})
+    return pd.DataFrame(out, columns=["doc_id", "extract", "extract_page"])
+
+
+# --- entities -----------------------------------------------------------------------------
+
+
+def _top_entities(tables: dict[str, pd.DataFrame], frame: pd.DataFrame, dt: pd.DataFrame,
+                  st: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    cols = ["theme", "stakeholder_type", "rank", "canonical_id", "canonical_name", "label",
+            "mentions", "responses"]
+    ents = _present(tables, "entities")
+    if ents is None or ents.empty:
+        return pd.DataFrame(columns=cols)
+    e = ents[ents["canonical_id"].notna() & (ents["canonical_id"].astype(str) != "")].copy()
+    e["doc_id"], e["seg_id"] = _key(e["doc_id"]), _key(e["seg_id"])
+    # A mention belongs to its paragraph's themes, else to its response's primary theme.
+    seg_theme = st[["doc_id", "seg_id", "theme"]].drop_duplicates()
+    with_seg = e.merge(seg_theme, on=["doc_id", "seg_id"], how="inner")
+    rest = e[~e.set_index(["doc_id", "seg_id"]).index.isin(
+        seg_theme.set_index(["doc_id", "seg_id"]).index)]
+    primary = dt[dt["is_primary"]][["doc_id", "theme"]]
+    rest = rest.merge(primary, on="doc_id", how="left")
+    rest["theme"] = rest["theme"].fillna(NO_THEME)
+    e = pd.concat([with_seg, rest], ignore_index=True)
+    e["stakeholder_type"] = e["doc_id"].map(frame.set_index("doc_id")["stakeholder_type"]).fillna(
+        UNKNOWN)
+    e = pd.concat([e, e.assign(stakeholder_type="all")], ignore_index=True)
+    agg = (e.groupby(["theme", "stakeholder_type", "canonical_id"])
+           .agg(canonical_name=("canonical_name", lambda s: s.dropna().astype(str).mode().min()
+                                if s.notna().any() else ""),
+                label=("label", lambda s: s.astype(str).mode().min()),
+                mentions=("doc_id", "size"), responses=("doc_id", "nunique"))
+           .reset_index())
+    agg = agg.sort_values(["theme", "stakeholder_type", "responses", "mentions", "canonical_id"],
+                          ascending=[True, True, False, False, True])
+    agg["rank"] = agg.groupby(["theme", "stakeholder_type"]).cumcount() + 1
+    agg = agg[agg["rank"] <= cfg.summarize.top_entities]
+    order = {t: i for i, t in enumerate(theme_order(agg["theme"].unique()))}
+    agg = agg.sort_values(["theme", "stakeholder_type", "rank"],
+                          key=lambda s: s.map(order) if s.name == "theme" else s)
+    return agg[cols].reset_index(drop=True)
+
+
+# --- the public function -----------------------------------------------------------------
+
+
+def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.DataFrame]:
+    """Build every summary table from the stage tables.
+
+    Args:
+        tables: contract tables by name; ``manifest``, ``documents``, ``pages`` and
+            ``segments`` are required, the others optional.
+        cfg: the pipeline configuration (reads ``summarize``).
+
+    Returns:
+        Tables by name, in :data:`TABLE_ORDER`.
+
+    Raises:
+        FileNotFoundError: a required table is missing.
+        pipeline.quotes.QuoteError: a selected quote is not verbatim in its page.
+    """
+    for name in ("manifest", "documents", "pages", "segments"):
+        if name not in tables:
+            raise FileNotFoundError(f"summarize needs the {name!r} table; run the ingest stage first")
+    frame = response_frame(tables)
+    pages = tables["pages"].assign(doc_id=lambda d: _key(d["doc_id"]))
+    dt = doc_themes(tables)
+    dt = dt[dt["doc_id"].isin(frame["doc_id"])]
+    st = segment_themes(tables)
+    subthemes = _present(tables, "subthemes")
+
+    by_group = (frame.groupby(["consultation", "stakeholder_type", "itu_region", "lang"], dropna=False)
+                .agg(responses_raw=("n_files", "sum"), responses_distinct=("is_distinct", "sum"))
+                .reset_index())
+    by_group["responses_distinct"] = by_group["responses_distinct"].astype(int)
+
+    # Without themes the draft still quotes every stakeholder type, under "no theme".
+    quote_themes = dt if len(dt) else frame[["doc_id"]].assign(theme=NO_THEME, score=0.0,
+                                                               is_primary=True)
+    rejected = rejected_quotes(tables["segments"])
+    quotes = select_quotes(frame, quote_themes, st, subthemes, pages, cfg, rejected=rejected)
+    check_quotes(quotes, pages)
+
+    themes_of = (dt.sort_values(["doc_id", "is_primary", "score"], ascending=[True, False, False])
+                 .groupby("doc_id")["theme"].agg(list))
+    finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
+                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
+    extracts = _extracts(frame, dt, st, finder, tables["segments"]).set_index("doc_id")
+    responses = pd.DataFrame({
+        "doc_id": frame["doc_id"],
+        "consultation": frame["consultation"],
+        "file": frame["source_path"],
+        "respondent": frame["respondent"],
+        "organisation": frame["organisation"],
+        "stakeholder_type": frame["stakeholder_type"],
+        "country": frame["country"],
+        "itu_region": frame["itu_region"],
+        "lang": frame["lang"],
+        "pages": frame["n_pages"],
+        "primary_theme": frame["doc_id"].map(lambda d: themes_of[d][0] if d in themes_of else NO_THEME),
+        "other_themes": frame["doc_id"].map(
+            lambda d: "; ".join(themes_of[d][1:]) if d in themes_of else ""),
+        "extract": frame["doc_id"].map(extracts["extract"]),
+        "extract_page": frame["doc_id"].map(extracts["extract_page"]).astype("Int64"),
+        "counted_in_distinct": frame["is_distinct"],
+        "duplicate_files": frame["duplicate_files"],
+    })
+    for col in ("actor_id", "voice_id", "reuse_cluster", "reuse_kind", "type_source", "type_flag"):
+        if col in frame.columns:
+            responses[col] = frame[col]
+    check_quotes(responses[responses["extract"] != ""].rename(
+        columns={"extract": "quote", "extract_page": "page_no"}), pages)
+
+    subs = _subtheme_table(subthemes, st, frame, quotes, cfg)
+    manifest = tables["manifest"]
+    unreadable = manifest[~manifest["status"].isin(READ_STATUSES + ("duplicate",))][
+        ["source_path", "status", "detail", "consultation"]].sort_values("source_path")
+    files = manifest[["source_path", "status", "detail", "doc_id"]].copy()
+    files["counted_as"] = files["status"].map(
+        lambda s: "response" if s in READ_STATUSES else
+        "duplicate (counted once)" if s == "duplicate" else "not read")
+    decisions = tables.get("decisions")
+    if decisions is None:
+        decisions = pd.DataFrame(columns=["index", "kind", "target", "value", "by", "on", "reason",
+                                          "status", "effect"])
+    # A response the analyst excluded is gone from the reviewed tables but not from the
+    # manifest: say why it is not counted.
+    excluded = decisions[(decisions["kind"] == "exclude_response")
+                         & (decisions["status"] == "applied")]
+    excluded_paths = set()
+    for target in excluded["target"].astype(str):
+        excluded_paths |= set(manifest.loc[(manifest["source_path"] == target)
+                                           | (manifest["doc_id"] == target), "source_path"])
+    files.loc[files["source_path"].isin(excluded_paths), "counted_as"] = "excluded by the analyst"
+    files = files.sort_values("source_path")
+
+    out = {
+        "about": _about(frame, manifest, tables),
+        "responses_by_group": by_group,
+        "theme_prevalence": _prevalence(frame, dt, None),
+        "theme_by_stakeholder": _prevalence(frame, dt, "stakeholder_type"),
+        "theme_by_region": _prevalence(frame, dt, "itu_region"),
+        "subthemes": subs,
+        "top_entities": _top_entities(tables, frame, dt, st, cfg),
+        "responses": responses,
+        "quotes": quotes,
+        "unreadable": unreadable.reset_index(drop=True),
+        "files": files.reset_index(drop=True),
+        "review_decisions": decisions.reset_index(drop=True),
+    }
+    return {k: out[k].reset_index(drop=True) for k in TABLE_ORDER}
+
+
+def _subtheme_table(subthemes: pd.DataFrame | None, st: pd.DataFrame, frame: pd.DataFrame,
+                    quotes: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    n = cfg.summarize.quotes_per_subtheme
+    quote_cols = [c for i in range(1, n + 1) for c in (f"quote_{i}", f"source_{i}")]
+    cols = ["theme", "subtheme", "label", "terms", "size", "responses", "languages",
+            "stakeholder_types"] + quote_cols
+    if subthemes is None or subthemes.empty:
+        return pd.DataFrame(columns=cols)
+    info = frame.set_index("doc_id")
+    rows = []
+    order = {t: i for i, t in enumerate(theme_order(subthemes["theme"].astype(str).unique()))}
+    subs = subthemes.assign(o_=subthemes["theme"].map(order), k_=_key(subthemes["subtheme"]))
+    for sub in subs.sort_values(["o_", "size", "k_"], ascending=[True, False, True]).itertuples():
+        members = st[(st["theme"] == sub.theme) & (st["subtheme"] == sub.k_)]
+        docs = members["doc_id"].unique()
+        langs = sub.languages
+        if isinstance(langs, list | tuple) or hasattr(langs, "tolist"):
+            langs = "; ".join(map(str, list(langs)))
+        row = {
+            "theme": sub.theme, "subtheme": sub.k_, "label": _text(sub.label),
+            "terms": _terms(sub._asdict()), "size": sub.size,
+            "responses": len(docs), "languages": _text(langs),
+            "stakeholder_types": "; ".join(sorted(set(info.reindex(docs)["stakeholder_type"].dropna()))),
+        }
+        q = quotes[(quotes["theme"] == sub.theme) & (quotes["subtheme"] == sub.k_)]
+        for i, qrow in enumerate(q.head(n).itertuples(), start=1):
+            row[f"quote_{i}"] = f"[{qrow.lang}] {qrow.quote}"
+            row[f"source_{i}"] = ", ".join(x for x in (qrow.cited_as, qrow.file, f"p. {qrow.page_no}") if x)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _terms(sub: dict) -> str:
+    """A sub-theme's top terms as ``"en: a, b | fr: c, d"`` (``label_terms`` JSON if given)."""
+    by_lang: dict[str, list[str]] = {}
+    raw = _text(sub.get("label_terms"))
+    if raw:
+        try:
+            parsed = json.loads(raw)
+            if isinstance(parsed, dict):
+                by_lang = {str(k): [str(t) for t in v] for k, v in parsed.items()
+                           if isinstance(v, list)}
+        except ValueError:
+            by_lang = {}
+    if not by_lang:
+        by_lang = label_by_lang(_text(sub.get("label")))
+    return " | ".join(f"{lang}: {', '.join(terms)}" if lang else ", ".join(terms)
+                      for lang, terms in by_lang.items() if terms)
+
+
+def _about(frame: pd.DataFrame, manifest: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    has_clusters = "reuse_cluster" in frame.columns
+    rule = ("exact duplicate files are counted once"
+            + ("; each cluster of near-identical responses (campaign or form letters) is "
+               "counted once" if has_clusters else "; no reuse clusters were available"))
+    items = [
+        # From the manifest too: a consultation whose every file failed still has a name.
+        ("consultations", "; ".join(sorted(set(frame["consultation"].astype(str))
+                                           | set(manifest["consultation"].dropna().astype(str))))),
+        ("files", len(manifest)),
+        ("responses_raw", int(frame["n_files"].sum())),
+        ("responses_distinct", int(frame["is_distinct"].sum())),
+        ("distinct_rule", rule),
+        ("files_not_read", int((~manifest["status"].isin(READ_STATUSES + ("duplicate",))).sum())),
+    ]
+    if "actor_id" in frame.columns:
+        items.append(("distinct_actors", int(frame["actor_id"].nunique())))
+    if "voice_id" in frame.columns:
+        # One voice per actor or near-duplicate campaign (actors stage): the count of
+        # independent voices, lower than distinct responses when one actor wrote twice.
+        items.append(("distinct_voices", int(frame["voice_id"].nunique())))
+    for name in ("languages", "entities", "themes", "subthemes", "actors"):
+        items.append((f"table_{name}", "present" if _present(tables, name) is not None else "absent"))
+    return pd.DataFrame(items, columns=["item", "value"]).astype({"value": str})
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def metrics(summaries: dict[str, pd.DataFrame]) -> dict:
+    """Headline counts for ``dvc metrics show`` (flat enough to diff between runs)."""
+    about = dict(zip(summaries["about"]["item"], summaries["about"]["value"], strict=True))
+    resp = summaries["responses"]
+    distinct = resp[resp["counted_in_distinct"]]
+    prev = summaries["theme_prevalence"]
+    files = summaries["files"]
+    return {
+        "files": int(len(files)),
+        "responses_raw": int(about["responses_raw"]),
+        "responses_distinct": int(about["responses_distinct"]),
+        "files_by_status": {k: int(v) for k, v in sorted(files["status"].value_counts().items())},
+        "responses_by_stakeholder_type": _counts(distinct["stakeholder_type"]),
+        "responses_by_itu_region": _counts(distinct["itu_region"]),
+        "responses_by_language": _counts(distinct["lang"]),
+        "theme_responses": {r.theme: int(r.responses) for r in prev.itertuples()},
+        "theme_shares": {r.theme: float(r.share) for r in prev.itertuples()},
+        "subthemes": int(len(summaries["subthemes"])),
+        "quotes": int(len(summaries["quotes"])),
+    }
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sorted(series.value_counts().items())}
+
+
+def write_summaries(summaries: dict[str, pd.DataFrame], reports_dir: Path) -> None:
+    """Write ``tables/<name>.csv``, ``tables/summary.xlsx`` and ``metrics.json``."""
+    reports_dir = Path(reports_dir)
+    for name, df in summaries.items():
+        write_csv(reports_dir / "tables" / f"{name}.csv", df)
+    write_xlsx(reports_dir / "tables" / "summary.xlsx", summaries)
+    write_json(reports_dir / "metrics.json", metrics(summaries))
+    logger.info("wrote %d summary tables to %s", len(summaries), reports_dir / "tables")
