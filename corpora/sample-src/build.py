@@ -889,8 +889,9 @@ def build(out_dir: Path = OUT_DIR, *, expected_dir: Path = EXPECTED_DIR,
     cases = load_hard_cases(HARD_CASES, by_stem)
     out_dir.mkdir(parents=True, exist_ok=True)
     expected_dir.mkdir(parents=True, exist_ok=True)
+    # The analyst's review.yaml and the READMEs are not built from sources: keep them.
     for old in list(out_dir.iterdir()) + list(expected_dir.iterdir()):
-        if old.is_file() and not old.name.startswith("README"):
+        if old.is_file() and not old.name.startswith("README") and old.name != "review.yaml":
             old.unlink()
 
     with tempfile.TemporaryDirectory(prefix="sample-build-") as tmpname:
@@ -976,7 +977,8 @@ def build(out_dir: Path = OUT_DIR, *, expected_dir: Path = EXPECTED_DIR,
               meta_rows)
     write_csv(out_dir / "gold.csv",
               ["source_path", "lang", "themes", "stakeholder_type", "entities"], gold_rows)
-    n_files = sum(1 for p in out_dir.iterdir() if p.name not in ("metadata.csv", "gold.csv")
+    n_files = sum(1 for p in out_dir.iterdir()
+                  if p.name not in ("metadata.csv", "gold.csv", "review.yaml")
                   and not p.name.startswith("README"))
     print(f"build.py: wrote {n_files} files, {len(gold_rows)} gold rows, "
           f"{len(meta_rows)} metadata rows to {out_dir}")
