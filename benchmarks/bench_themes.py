@@ -1,0 +1,256 @@
+"""Benchmark the themes stage: document-level theme macro-F1, sub-theme stability, speed.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_themes.py [--dev DIR] [--sample DIR] [--big 2000] [--skip-big]
+
+For each gold corpus (``../shared/corpora/dev`` and ``corpora/raw/sample`` when it has a
+``gold.csv``) it ingests the corpus with ``pipeline.ingest`` (falling back to splitting
+the ``.txt``/``.md`` files on blank lines when ingest is unavailable), takes each
+document's language from the gold file (so the figure measures themes, not language
+identification), runs ``fit_themes`` and prints theme macro-F1 overall, per language and
+per theme, the sub-themes chosen and the ARI between sub-theme partitions of two seeds.
+It then times the stage on a 2,000-document corpus made by recombining the paragraphs
+of the gold corpora (each synthetic document takes the paragraphs of 3 random
+documents of one language), with peak memory from ``resource.getrusage``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import resource
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+
+from pipeline.config import Config, load_config
+from pipeline.themes import fit_themes
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "corpora" / "dev"
+SAMPLE = ROOT / "corpora" / "raw" / "sample"
+
+
+def load_corpus(corpus: Path, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(segments, documents, gold) of a corpus folder with a ``gold.csv``."""
+    gold = pd.read_csv(corpus / "gold.csv", dtype=str, keep_default_na=False)
+    try:
+        from pipeline.ingest import ingest_corpus
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tables = ingest_corpus(corpus, cfg, cache_dir=Path(tmp))
+        segments, documents = tables["segments"], tables["documents"]
+    except ImportError:
+        docs, segs = [], []
+        for i, rel in enumerate(gold["source_path"]):
+            path = corpus / rel
+            if path.suffix not in (".txt", ".md"):
+                continue
+            paras = [
+                p.strip()
+                for p in path.read_text(encoding="utf-8", errors="replace").split("\n\n")
+                if p.strip()
+            ]
+            docs.append({"doc_id": f"d{i:04d}", "source_path": rel})
+            segs += [{"doc_id": f"d{i:04d}", "seg_id": j, "text": p} for j, p in enumerate(paras)]
+        segments, documents = pd.DataFrame(segs), pd.DataFrame(docs)
+    return segments, documents, gold
+
+
+def doc_languages(
+    documents: pd.DataFrame,
+    gold: pd.DataFrame,
+    segments: pd.DataFrame | None = None,
+    cfg: Config | None = None,
+) -> pd.DataFrame:
+    """A ``languages`` table: document rows from gold; segment rows from the language stage
+    for documents whose gold names two languages (when that stage is available)."""
+    lang = dict(zip(gold["source_path"], gold["lang"], strict=True))
+    rows = [
+        {
+            "doc_id": d,
+            "seg_id": None,
+            "lang": lang.get(p, "").split(";")[0],
+            "prob": 1.0,
+            "is_mixed": ";" in lang.get(p, ""),
+        }
+        for d, p in documents[["doc_id", "source_path"]].itertuples(index=False)
+    ]
+    df = pd.DataFrame(rows)
+    df["seg_id"] = df["seg_id"].astype("Int64")
+    mixed = set(df.loc[df["is_mixed"], "doc_id"])
+    if segments is not None and cfg is not None and mixed:
+        try:
+            from pipeline.language import detect_languages
+        except ImportError:
+            return df
+        sub = segments[segments["doc_id"].isin(mixed)]
+        detected = detect_languages(sub, documents[documents["doc_id"].isin(mixed)], cfg)
+        seg_rows = detected[detected["seg_id"].notna()][
+            ["doc_id", "seg_id", "lang", "prob", "is_mixed"]
+        ]
+        df = pd.concat([df, seg_rows], ignore_index=True)
+        df["seg_id"] = df["seg_id"].astype("Int64")
+    return df
+
+
+def theme_f1(
+    themes: pd.DataFrame, documents: pd.DataFrame, gold: pd.DataFrame
+) -> dict[str, object]:
+    """Document-level macro-F1 over the themes present in gold or predictions, per language and theme."""
+    pred = defaultdict(set)
+    for d, t in themes.loc[themes["seg_id"].isna(), ["doc_id", "theme"]].itertuples(index=False):
+        pred[d].add(t)
+    path_doc = dict(zip(documents["source_path"], documents["doc_id"], strict=True))
+    items = []
+    for rel, lang, gth in gold[["source_path", "lang", "themes"]].itertuples(index=False):
+        g = {t for t in gth.split(";") if t}
+        p = pred.get(path_doc.get(rel, ""), set())
+        items.append((rel, lang, g, p))
+
+    def macro(sub: list[tuple[str, str, set[str], set[str]]]) -> tuple[float, dict[str, float]]:
+        labels = sorted(set().union(*[g | p for _, _, g, p in sub])) if sub else []
+        per = {}
+        for t in labels:
+            tp = sum(t in g and t in p for _, _, g, p in sub)
+            fp = sum(t not in g and t in p for _, _, g, p in sub)
+            fn = sum(t in g and t not in p for _, _, g, p in sub)
+            per[t] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+        return (float(np.mean(list(per.values()))) if per else 0.0), per
+
+    overall, per_theme = macro(items)
+    by_lang = {}
+    for lang in sorted({lg for _, lg, _, _ in items}):
+        by_lang[lang] = macro([it for it in items if it[1] == lang])[0]
+    errors = [(rel, sorted(g), sorted(p)) for rel, _, g, p in items if g != p]
+    return {
+        "macro_f1": overall,
+        "per_theme": per_theme,
+        "per_lang": by_lang,
+        "errors": errors,
+        "n": len(items),
+    }
+
+
+def seed_ari(themes_a: pd.DataFrame, themes_b: pd.DataFrame) -> float:
+    """ARI between the sub-theme partitions of two runs (segment rows with a sub-theme)."""
+    key = ["doc_id", "seg_id", "theme"]
+    a = themes_a.dropna(subset=["seg_id", "subtheme"])[key + ["subtheme"]]
+    b = themes_b.dropna(subset=["seg_id", "subtheme"])[key + ["subtheme"]]
+    m = a.merge(b, on=key, suffixes=("_a", "_b"))
+    if m.empty:
+        return 1.0
+    # Within each theme separately, then weighted by size: sub-themes never cross themes.
+    scores, sizes = [], []
+    for _, g in m.groupby("theme"):
+        scores.append(adjusted_rand_score(g["subtheme_a"], g["subtheme_b"]) if len(g) > 1 else 1.0)
+        sizes.append(len(g))
+    return float(np.average(scores, weights=sizes))
+
+
+def synth_corpus(
+    segments: pd.DataFrame, langs: pd.DataFrame, n_docs: int, seed: int
+) -> tuple[pd.DataFrame, ...]:
+    rng = np.random.default_rng(seed)
+    lang_of = dict(zip(langs["doc_id"], langs["lang"], strict=True))
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    for d in sorted(segments["doc_id"].unique()):
+        by_lang[lang_of.get(d, "en")].append(d)
+    segs_of = {d: g for d, g in segments.groupby("doc_id")}
+    languages = sorted(by_lang)
+    seg_rows, doc_rows, lang_rows = [], [], []
+    for i in range(n_docs):
+        lang = languages[i % len(languages)]
+        picks = rng.choice(by_lang[lang], size=min(3, len(by_lang[lang])), replace=False)
+        did = f"s{i:05d}"
+        texts = [t for p in picks for t in segs_of[p]["text"].tolist()][:60]
+        seg_rows += [{"doc_id": did, "seg_id": j, "text": t} for j, t in enumerate(texts)]
+        doc_rows.append({"doc_id": did, "source_path": f"synthetic/{did}.txt"})
+        lang_rows.append(
+            {"doc_id": did, "seg_id": None, "lang": lang, "prob": 1.0, "is_mixed": False}
+        )
+    lg = pd.DataFrame(lang_rows)
+    lg["seg_id"] = lg["seg_id"].astype("Int64")
+    return pd.DataFrame(seg_rows), lg, pd.DataFrame(doc_rows)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_gold(
+    name: str, corpus: Path, cfg: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    segments, documents, gold = load_corpus(corpus, cfg)
+    langs = doc_languages(documents, gold, segments, cfg)
+    t0 = time.perf_counter()
+    themes, subs = fit_themes(segments, langs, documents, cfg, corpus=corpus)
+    dt = time.perf_counter() - t0
+    other_seed = dataclasses.replace(
+        cfg, base=dataclasses.replace(cfg.base, seed=cfg.base.seed + 1)
+    )
+    themes_b, _ = fit_themes(segments, langs, documents, other_seed, corpus=corpus)
+    res = theme_f1(themes, documents, gold)
+    print(
+        f"\n== {name}: {res['n']} documents, {len(segments)} segments; stage time {dt:.1f} s, peak RSS {peak_mb():.0f} MB"
+    )
+    print(f"theme macro-F1 {res['macro_f1']:.3f}")
+    print("per language: " + ", ".join(f"{k} {v:.3f}" for k, v in res["per_lang"].items()))
+    print("per theme:    " + ", ".join(f"{k} {v:.3f}" for k, v in res["per_theme"].items()))
+    print(
+        f"sub-theme ARI between seeds {cfg.base.seed} and {cfg.base.seed + 1}: {seed_ari(themes, themes_b):.3f}"
+    )
+    for theme, g in subs.groupby("theme"):
+        print(f"  {theme}: k={int(g['k'].iloc[0])} stability={g['stability'].iloc[0]:.3f}")
+        for r in g.itertuples():
+            print(f"    {r.subtheme} ({r.size}, {r.languages}): {r.label[:150]}")
+    if "-v" in sys.argv:
+        for e in res["errors"]:
+            print("  miss", e)
+    return segments, langs, documents
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dev", type=Path, default=DEV)
+    ap.add_argument("--sample", type=Path, default=SAMPLE)
+    ap.add_argument("--params", type=Path, default=ROOT / "params.yaml")
+    ap.add_argument("--big", type=int, default=2000)
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("-v", action="store_true", help="list the misclassified documents")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    cfg = load_config(args.params)
+    pools = []
+    for name, corpus in (("sample", args.sample), ("dev", args.dev)):
+        if (corpus / "gold.csv").exists():
+            pools.append(run_gold(name, corpus, cfg))
+        else:
+            print(f"\n== {name}: {corpus}/gold.csv not found, skipped")
+    if pools and not args.skip_big:
+        segs = pd.concat([p[0] for p in pools], ignore_index=True)
+        langs = pd.concat([p[1] for p in pools], ignore_index=True)
+        s, lg, d = synth_corpus(segs, langs, args.big, cfg.base.seed)
+        t0 = time.perf_counter()
+        themes, subs = fit_themes(s, lg, d, cfg, corpus=Path("."))
+        dt = time.perf_counter() - t0
+        print(
+            f"\n== synthetic: {len(d)} documents, {len(s)} segments; stage time {dt:.1f} s "
+            f"({cfg.compute.n_workers} workers), peak RSS {peak_mb():.0f} MB; {len(subs)} sub-themes"
+        )
+    print(
+        "\nreproduce: .venv/bin/python benchmarks/bench_themes.py"
+        + (" --skip-big" if args.skip_big else "")
+    )
+
+
+if __name__ == "__main__":
+    main()

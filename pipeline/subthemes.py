@@ -1,0 +1,236 @@
+"""Unsupervised sub-themes: NMF over language-aware features, k chosen by stability.
+
+Features of a segment are two L2-normalised TF-IDF blocks side by side: its seed
+concepts (language-neutral ids, so a French and a Chinese paragraph on the same point
+share features) and its own words (language-tagged stems or jieba words). The number of
+sub-themes is the largest k whose partitions agree across NMF fits on resampled segments
+(mean pairwise adjusted Rand index at least ``min_stability``); when no k is that
+stable, the most stable k, unless even that is far below (then one sub-theme). Stability
+runs refit NMF (from the SVD) on random subsamples drawn from ``base.seed``; the final fit
+uses all segments and the same SVD start, so another seed changes the output
+only if it changes the chosen k.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import adjusted_rand_score
+
+from pipeline.textutil import dominant_script
+
+logger = logging.getLogger(__name__)
+
+_LANG_SCRIPT = {"ar": "Arabic", "zh": "Han", "ru": "Cyrillic"}
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The result of clustering one set of segments."""
+
+    labels: np.ndarray  # cluster per row, 0..k-1 ordered by size (largest first)
+    weights: np.ndarray  # row's weight on its own cluster
+    k: int
+    stability: float  # mean pairwise ARI at the chosen k (1.0 when k == 1)
+    stability_by_k: dict[int, float]
+    components: np.ndarray | None = None  # k x features loadings, rows in label order
+
+
+def _identity(x: list[str]) -> list[str]:
+    return x
+
+
+def build_features(
+    docs_tokens: Sequence[list[str]],
+    docs_concepts: Sequence[list[str]] | None,
+    *,
+    concept_weight: float,
+    min_df: int = 2,
+) -> tuple[sp.csr_matrix, list[str], int]:
+    """Stack concept and word TF-IDF blocks.
+
+    Returns:
+        (matrix, feature names, number of concept columns at the front).
+    """
+    blocks: list[sp.csr_matrix] = []
+    names: list[str] = []
+    n_concepts = 0
+    if docs_concepts is not None and concept_weight > 0 and any(docs_concepts):
+        cv = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2", min_df=1)
+        xc = cv.fit_transform(docs_concepts)
+        blocks.append(xc * concept_weight)
+        names += [f"@{n}" for n in cv.get_feature_names_out()]
+        n_concepts = xc.shape[1]
+    md = min_df if len(docs_tokens) >= 4 * min_df else 1
+    tv = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm="l2", min_df=md)
+    try:
+        xt = tv.fit_transform(docs_tokens)
+        blocks.append(xt * (1.0 - concept_weight if n_concepts else 1.0))
+        names += list(tv.get_feature_names_out())
+    except ValueError:  # no token survives min_df
+        if not blocks:
+            return sp.csr_matrix((len(docs_tokens), 0)), [], 0
+    return sp.hstack(blocks, format="csr"), names, n_concepts
+
+
+def _fit(x: sp.csr_matrix, k: int, seed: int) -> NMF:
+    """NMF started from the SVD (NNDSVDA).
+
+    The SVD is sklearn's randomized one: ``seed`` must be given, or the result would
+    depend on NumPy's global random state (and differ between processes).
+    """
+    model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=500, tol=1e-4)
+    with warnings.catch_warnings():
+        # A fit that stops at max_iter is still a usable partition; stay quiet.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # Identical rows make sklearn's error estimate take sqrt of a tiny negative.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model.fit(x)
+    return model
+
+
+def _assign(model: NMF, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    w = model.transform(x)
+    return w.argmax(axis=1), w
+
+
+def stability(
+    x: sp.csr_matrix, k: int, *, seed: int, runs: int, sample: float, max_rows: int
+) -> float:
+    """Mean pairwise ARI of k-partitions fitted on random subsamples (drawn from ``seed``).
+
+    Every fit labels the same evaluation rows, so the runs are comparable.
+    """
+    if k <= 1:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    n = x.shape[0]
+    eval_rows = np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
+    xe = x[eval_rows]
+    labelings = []
+    for r in range(runs):
+        rr = np.random.default_rng(seed + 1000 + r)
+        fit_rows = np.sort(rr.choice(n, size=max(k + 1, int(round(sample * n))), replace=False))
+        if len(fit_rows) > max_rows:
+            fit_rows = np.sort(rr.choice(fit_rows, size=max_rows, replace=False))
+        model = _fit(x[fit_rows], k, seed + r)
+        labelings.append(_assign(model, xe)[0])
+    scores = [adjusted_rand_score(a, b) for a, b in itertools.combinations(labelings, 2)]
+    return float(np.mean(scores)) if scores else 1.0
+
+
+def cluster(
+    x: sp.csr_matrix,
+    *,
+    max_k: int,
+    seed: int,
+    min_size: int,
+    min_stability: float,
+    runs: int,
+    sample: float,
+    max_rows: int,
+) -> Partition:
+    """Choose k by stability and fit the final NMF partition."""
+    n = x.shape[0]
+    nonempty = np.asarray(x.getnnz(axis=1)).ravel() > 0
+    upper = min(max_k, int(nonempty.sum()) // max(min_size, 1))
+    if upper < 2 or x.shape[1] < 2:
+        return Partition(np.zeros(n, dtype=int), np.ones(n), 1, 1.0, {1: 1.0})
+    by_k = {
+        k: stability(x, k, seed=seed, runs=runs, sample=sample, max_rows=max_rows)
+        for k in range(2, upper + 1)
+    }
+    stable = [k for k, s in by_k.items() if s >= min_stability]
+    if stable:
+        k = max(stable)
+    else:
+        k = max(by_k, key=lambda kk: (by_k[kk], -kk))
+        if by_k[k] < min_stability - 0.2:
+            # No split reproduces across seeds and samples at all: report the theme as
+            # one group rather than an arbitrary partition.
+            logger.info("no k in 2..%d is stable (by k: %s): one sub-theme", upper, by_k)
+            return Partition(np.zeros(n, dtype=int), np.ones(n), 1, 1.0, by_k)
+    # The final fit starts from the SVD (NNDSVDA): the seed only drives the randomized
+    # SVD, so other seeds give (nearly) the same partition once k is the same.
+    model = _fit(x, k, seed)
+    raw, w = _assign(model, x)
+    # Components are unordered: name clusters by size (then first row) so ids are stable.
+    sizes = Counter(raw.tolist())
+    first = {c: int(np.argmax(raw == c)) for c in sizes}
+    order = sorted(sizes, key=lambda c: (-sizes[c], first[c]))
+    remap = {c: i for i, c in enumerate(order)}
+    labels = np.array([remap[c] for c in raw], dtype=int)
+    weights = w[np.arange(n), raw]
+    logger.info(
+        "k=%d chosen (stability by k: %s)", len(order), {kk: round(v, 3) for kk, v in by_k.items()}
+    )
+    components = model.components_[order]
+    return Partition(labels, weights, len(order), by_k.get(k, 1.0), by_k, components)
+
+
+def readable(surface: str, lang: str) -> bool:
+    """A label word fits its language's script (no Latin words for ar/zh/ru segments)."""
+    want = _LANG_SCRIPT.get(lang)
+    if want is None:
+        return any(ch.isalpha() for ch in surface)
+    return dominant_script(surface) == want
+
+
+def top_terms(
+    rows: np.ndarray,
+    others: np.ndarray,
+    tokens: Sequence[list[str]],
+    surfaces: Sequence[Counter[str]] | Sequence[dict[str, Counter[str]]],
+    lang: str,
+    *,
+    n_terms: int,
+) -> list[str]:
+    """Words that set ``rows`` apart from ``others`` (same language), as most-used surface forms.
+
+    Args:
+        rows: indices of the cluster's segments in this language.
+        others: indices of the other segments of the theme in this language.
+        tokens: keys per segment.
+        surfaces: per segment, key -> Counter of surface forms.
+        lang: the language (decides which scripts a label may use).
+        n_terms: how many words.
+    """
+    inside: Counter[str] = Counter()
+    for i in rows:
+        inside.update(set(tokens[i]))
+    outside: Counter[str] = Counter()
+    for i in others:
+        outside.update(set(tokens[i]))
+    n_in, n_out = max(len(rows), 1), max(len(others), 1)
+    scored = []
+    for key, c in inside.items():
+        share_in = c / n_in
+        share_out = outside.get(key, 0) / n_out
+        # Frequent inside, rarer outside; a word seen once in a big cluster is not a label.
+        if c < 2 and n_in > 3:
+            continue
+        scored.append((share_in * (share_in - share_out + 0.05), c, key))
+    scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    out: list[str] = []
+    for _, _, key in scored:
+        forms: Counter[str] = Counter()
+        for i in rows:
+            forms.update(surfaces[i].get(key, Counter()))  # type: ignore[union-attr]
+        if not forms:
+            continue
+        word = min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        if readable(word, lang) and word not in out:
+            out.append(word)
+        if len(out) >= n_terms:
+            break
+    return out

@@ -1,0 +1,579 @@
+"""The themes stage: theme scores per document and segment, and sub-themes inside themes.
+
+Reads ``segments``, ``languages`` and ``documents``; writes ``themes`` and
+``subthemes`` (see ``DESIGN.md``).
+
+Theme assignment translates nothing and favours no language. Each theme file gives seed
+concepts with their words in the six UN languages; a segment's words are tokenised for
+its own language (``pipeline.tokenize``) and matched against that language's seeds.
+Evidence for a theme is the weighted count of its concepts, TF-IDF style within the
+language (sublinear counts; concepts that occur in every document of a language count
+less). Scores are each theme's share of the evidence, so a paragraph and its
+translation, which name the same concepts, get the same scores in any language. A
+document with too little seed evidence for its length is ``other``.
+
+Sub-themes: NMF over the concept and word features of each theme's segments, the number
+chosen by resampling stability (``pipeline.subthemes``). With
+``themes.theme_set: discover`` there is no theme file: the same clustering runs over the
+whole corpus to make themes, then inside each of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Config, ThemesConfig
+from pipeline.parallel import map_ordered
+from pipeline.subthemes import Partition, build_features, cluster, readable, top_terms
+from pipeline.theme_defs import (
+    DISCOVER,
+    FALLBACK_THEME,
+    Matcher,
+    ThemeDef,
+    concept_idf,
+    load_theme_set,
+)
+from pipeline.tokenize import analyze_both, resolve_lang
+
+logger = logging.getLogger(__name__)
+
+_KNOWN_LANGS = {"ar", "zh", "en", "fr", "ru", "es", "pt", "de", "it", "nl"}
+_CHUNK = 25  # documents per worker task
+
+
+@dataclass
+class _Seg:
+    doc_id: str
+    seg_id: int
+    lang: str
+    keys: list[str]
+    surfaces: dict[str, Counter[str]]
+    concepts: Counter[int]
+
+
+def _analyze_chunk(
+    item: tuple[list[tuple[str, int, str, str | None]], Matcher | None],
+) -> list[_Seg]:
+    rows, matcher = item
+    out = []
+    for doc_id, seg_id, text, lang in rows:
+        lang_r = resolve_lang(text, lang)
+        pairs, mkeys = analyze_both(text, lang_r)
+        keys = [k for k, _ in pairs]
+        surf: dict[str, Counter[str]] = defaultdict(Counter)
+        for k, s in pairs:
+            surf[k][s] += 1
+        concepts = matcher.match(text, mkeys, lang_r) if matcher is not None else Counter()
+        out.append(_Seg(doc_id, seg_id, lang_r, keys, dict(surf), concepts))
+    return out
+
+
+def _languages(languages: pd.DataFrame) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
+    seg_lang: dict[tuple[str, int], str] = {}
+    doc_lang: dict[str, str] = {}
+    if languages is None or languages.empty:
+        return seg_lang, doc_lang
+    for doc_id, seg_id, lang in languages[["doc_id", "seg_id", "lang"]].itertuples(index=False):
+        if not isinstance(lang, str) or not lang:
+            continue
+        lang = lang.split(";")[0].split("-")[0].lower()
+        if pd.isna(seg_id):
+            doc_lang[str(doc_id)] = lang
+        else:
+            seg_lang[(str(doc_id), int(seg_id))] = lang
+    return seg_lang, doc_lang
+
+
+def analyze_segments(
+    segments: pd.DataFrame, languages: pd.DataFrame, matcher: Matcher | None, cfg: Config
+) -> list[_Seg]:
+    """Tokenise and seed-match every segment, in parallel by document, in input order."""
+    seg_lang, doc_lang = _languages(languages)
+    segs = segments.sort_values(["doc_id", "seg_id"], kind="stable")
+    rows: list[tuple[str, int, str, str | None]] = []
+    for doc_id, seg_id, text in segs[["doc_id", "seg_id", "text"]].itertuples(index=False):
+        doc_id, seg_id = str(doc_id), int(seg_id)
+        lang = seg_lang.get((doc_id, seg_id)) or doc_lang.get(doc_id)
+        rows.append(
+            (
+                doc_id,
+                seg_id,
+                text if isinstance(text, str) else "",
+                lang if lang in _KNOWN_LANGS else None,
+            )
+        )
+    # Chunks of whole documents keep a document's segments in one task.
+    chunks: list[list[tuple[str, int, str, str | None]]] = []
+    cur: list[tuple[str, int, str, str | None]] = []
+    docs_in = 0
+    last = None
+    for r in rows:
+        if r[0] != last:
+            docs_in += 1
+            last = r[0]
+            if docs_in > _CHUNK and cur:
+                chunks.append(cur)
+                cur, docs_in = [], 1
+        cur.append(r)
+    if cur:
+        chunks.append(cur)
+    items = [(c, matcher) for c in chunks]
+    out: list[_Seg] = []
+    for part in map_ordered(_analyze_chunk, items, compute=cfg.compute, desc="themes"):
+        out.extend(part)
+    return out
+
+
+def _theme_evidence(
+    counts: Counter[int], concept_theme: list[int], weights: np.ndarray, n_themes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted, sublinear evidence per theme, and how many distinct concepts back it."""
+    ev = np.zeros(n_themes)
+    distinct = np.zeros(n_themes, dtype=int)
+    for ci, n in counts.items():
+        ev[concept_theme[ci]] += weights[ci] * (1.0 + math.log(n))
+        distinct[concept_theme[ci]] += 1
+    return ev, distinct
+
+
+def _score_rows(
+    ev: np.ndarray,
+    distinct: np.ndarray,
+    hits: int,
+    n_tokens: int,
+    theme_ids: list[str],
+    tcfg: ThemesConfig,
+    *,
+    document: bool,
+) -> list[tuple[str, float, bool, int]]:
+    """(theme, score, is_primary, n_concepts) rows for one unit (document or segment)."""
+    total = float(ev.sum())
+    primary = int(np.argmax(ev)) if total > 0 else -1
+    weak = (
+        primary < 0
+        or hits < tcfg.min_hits
+        or (document and hits / max(n_tokens, 1) < tcfg.min_density)
+        # One sentence names its topic once; a longer text that mentions a theme only in
+        # passing is not about it.
+        or (document and n_tokens >= tcfg.short_doc_words and ev[primary] < tcfg.min_evidence)
+    )
+    if weak:
+        return [(FALLBACK_THEME, 1.0, True, 0)]
+    share = ev / total
+    floor = max(tcfg.min_score, tcfg.secondary_ratio * float(share[primary]))
+    need = tcfg.min_secondary_concepts if document else 1
+    rows = []
+    for i, s in enumerate(share):
+        if i == primary or (s >= floor and distinct[i] >= need):
+            rows.append((theme_ids[i], round(float(s), 6), i == primary, int(distinct[i])))
+    return rows
+
+
+def fit_themes(
+    segments: pd.DataFrame,
+    languages: pd.DataFrame,
+    documents: pd.DataFrame,
+    cfg: Config,
+    *,
+    corpus: Path,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score documents and segments against the theme set and find sub-themes.
+
+    Args:
+        segments: the ``segments`` table.
+        languages: the ``languages`` table (segment rows, and document rows as fallback).
+        documents: the ``documents`` table (every document gets a row, even without text).
+        cfg: the pipeline configuration (``themes`` and ``base.seed``).
+        corpus: the corpus folder; its ``themes/`` folder overrides the package theme sets.
+
+    Returns:
+        ``(themes, subthemes)`` tables.
+    """
+    tcfg = cfg.themes
+    discover = tcfg.theme_set == DISCOVER
+    defs: list[ThemeDef] = (
+        []
+        if discover
+        else load_theme_set(tcfg.theme_set, corpus=corpus, min_terms=tcfg.min_seed_terms)
+    )
+    matcher = None if discover else Matcher.build(defs)
+    segs = analyze_segments(segments, languages, matcher, cfg)
+    _, doc_lang = _languages(languages)
+    if discover:
+        return _discover(segs, documents, doc_lang, cfg)
+    assert matcher is not None
+    theme_ids = [t.id for t in defs]
+    tindex = {t: i for i, t in enumerate(theme_ids)}
+    concept_theme = [tindex[c.theme] for c in matcher.concepts]
+    # A theme with many seed concepts catches more passing mentions: scale its evidence.
+    n_conc = Counter(concept_theme)
+    size_scale = np.array(
+        [n_conc[concept_theme[i]] ** -tcfg.size_power for i in range(len(concept_theme))]
+    )
+    base_w = np.array([c.weight for c in matcher.concepts]) * size_scale
+
+    by_doc: dict[str, list[_Seg]] = defaultdict(list)
+    for s in segs:
+        by_doc[s.doc_id].append(s)
+    doc_counts = {d: sum((s.concepts for s in ss), Counter()) for d, ss in by_doc.items()}
+    doc_language = {
+        d: doc_lang.get(d) or Counter(s.lang for s in ss).most_common(1)[0][0]
+        for d, ss in by_doc.items()
+    }
+    # Concept weights within each language: a concept present in every document of the
+    # language says little about any one of them.
+    weights_by_lang: dict[str, np.ndarray] = {}
+    for lang in sorted(set(doc_language.values())):
+        docs = [d for d in by_doc if doc_language[d] == lang]
+        df: Counter[int] = Counter()
+        for d in docs:
+            df.update(doc_counts[d].keys())
+        idf = concept_idf(df, len(docs))
+        w = base_w.copy()
+        for ci, v in idf.items():
+            w[ci] *= v**tcfg.idf_power
+        weights_by_lang[lang] = w
+
+    rows: list[dict[str, Any]] = []
+    seg_primary: dict[str, list[int]] = defaultdict(list)  # theme -> indices into segs
+    seg_index = {(s.doc_id, s.seg_id): i for i, s in enumerate(segs)}
+    for d in sorted(set(documents["doc_id"].astype(str)) | set(by_doc)):
+        ss = by_doc.get(d, [])
+        lang = doc_language.get(d) or doc_lang.get(d) or ""
+        w = weights_by_lang.get(lang, base_w)
+        counts = doc_counts.get(d, Counter())
+        ev, distinct = _theme_evidence(counts, concept_theme, w, len(theme_ids))
+        n_tok = sum(len(s.keys) for s in ss)
+        for theme, score, prim, nc in _score_rows(
+            ev, distinct, sum(counts.values()), n_tok, theme_ids, tcfg, document=True
+        ):
+            rows.append(
+                {
+                    "doc_id": d,
+                    "seg_id": None,
+                    "theme": theme,
+                    "score": score,
+                    "is_primary": prim,
+                    "n_concepts": nc,
+                    "lang": lang,
+                }
+            )
+        for s in ss:
+            sev, sdist = _theme_evidence(
+                s.concepts, concept_theme, weights_by_lang.get(s.lang, base_w), len(theme_ids)
+            )
+            for theme, score, prim, nc in _score_rows(
+                sev, sdist, sum(s.concepts.values()), len(s.keys), theme_ids, tcfg, document=False
+            ):
+                rows.append(
+                    {
+                        "doc_id": d,
+                        "seg_id": s.seg_id,
+                        "theme": theme,
+                        "score": score,
+                        "is_primary": prim,
+                        "n_concepts": nc,
+                        "lang": s.lang,
+                    }
+                )
+                if prim:
+                    seg_primary[theme].append(seg_index[(d, s.seg_id)])
+    themes = _frame(rows)
+    concept_names = [c.key for c in matcher.concepts]
+    sub_rows, seg_sub = _subthemes_all(segs, seg_primary, concept_names, cfg)
+    themes = _attach_subthemes(themes, seg_sub)
+    return themes, _subframe(sub_rows)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(
+        rows, columns=["doc_id", "seg_id", "theme", "score", "is_primary", "n_concepts", "lang"]
+    )
+    df["seg_id"] = df["seg_id"].astype("Int64")
+    df["n_concepts"] = df["n_concepts"].fillna(0).astype("int64")
+    df["score"] = df["score"].astype(float)
+    df["is_primary"] = df["is_primary"].astype(bool)
+    return df
+
+
+def _subframe(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    cols = [
+        "theme",
+        "subtheme",
+        "label",
+        "size",
+        "languages",
+        "label_terms",
+        "representative_segments",
+        "stability",
+        "k",
+        "criterion",
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    df["size"] = df["size"].astype("int64")
+    df["k"] = df["k"].astype("int64")
+    df["stability"] = df["stability"].astype(float)
+    return df.sort_values(["theme", "subtheme"], kind="stable").reset_index(drop=True)
+
+
+def _attach_subthemes(
+    themes: pd.DataFrame, seg_sub: dict[tuple[str, int, str], str]
+) -> pd.DataFrame:
+    sub = [
+        seg_sub.get((d, int(s), t)) if not pd.isna(s) else None
+        for d, s, t in themes[["doc_id", "seg_id", "theme"]].itertuples(index=False)
+    ]
+    themes = themes.assign(subtheme=pd.Series(sub, dtype="object"))
+    # A document's row for a theme names the sub-theme most of its segments fall in.
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for (d, _s, t), st in seg_sub.items():
+        counts[(d, t)][st] += 1
+    doc_rows = themes["seg_id"].isna()
+    themes.loc[doc_rows, "subtheme"] = [
+        (
+            min(counts[(d, t)].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            if counts.get((d, t))
+            else None
+        )
+        for d, t in themes.loc[doc_rows, ["doc_id", "theme"]].itertuples(index=False)
+    ]
+    themes = themes[
+        ["doc_id", "seg_id", "theme", "score", "is_primary", "subtheme", "n_concepts", "lang"]
+    ]
+    return themes.sort_values(
+        ["doc_id", "seg_id", "theme"], na_position="first", kind="stable"
+    ).reset_index(drop=True)
+
+
+def _cluster_segments(
+    segs: Sequence[_Seg],
+    idx: list[int],
+    concept_names: list[str] | None,
+    cfg: Config,
+    *,
+    max_k: int,
+) -> tuple[Partition, list[str]]:
+    tcfg = cfg.themes
+    toks = [[f"{segs[i].lang}:{k}" for k in segs[i].keys] for i in idx]
+    concepts = (
+        [sorted(concept_names[c] for c in segs[i].concepts.elements()) for i in idx]
+        if concept_names
+        else None
+    )
+    x, names, _ = build_features(
+        toks, concepts, concept_weight=tcfg.concept_weight if concept_names else 0.0
+    )
+    part = cluster(
+        x,
+        max_k=max_k,
+        seed=cfg.base.seed,
+        min_size=tcfg.min_subtheme_size,
+        min_stability=tcfg.min_stability,
+        runs=tcfg.stability_runs,
+        sample=tcfg.stability_sample,
+        max_rows=tcfg.stability_max_rows,
+    )
+    return part, names
+
+
+def _nmf_terms(
+    segs: Sequence[_Seg],
+    rows: list[int],
+    loadings: np.ndarray,
+    names: list[str],
+    lang: str,
+    n_terms: int,
+) -> list[str]:
+    """The words of ``lang`` that weigh most in a sub-theme's NMF component, as written."""
+    forms: dict[str, Counter[str]] = defaultdict(Counter)
+    for i in rows:
+        for key, c in segs[i].surfaces.items():
+            forms[key].update(c)
+    prefix = f"{lang}:"
+    ranked = sorted(
+        (
+            (-float(w), name[len(prefix) :])
+            for name, w in zip(names, loadings, strict=True)
+            if w > 0 and name.startswith(prefix)
+        ),
+    )
+    out: list[str] = []
+    for _, key in ranked:
+        if key not in forms:
+            continue
+        word = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        if readable(word, lang) and word not in out:
+            out.append(word)
+        if len(out) >= n_terms:
+            break
+    return out
+
+
+def _describe(
+    segs: Sequence[_Seg],
+    idx: list[int],
+    part: Partition,
+    cluster_no: int,
+    n_terms: int,
+    n_rep: int,
+    names: list[str] | None = None,
+) -> dict[str, Any]:
+    members = [i for i, lab in zip(idx, part.labels, strict=True) if lab == cluster_no]
+    langs = Counter(segs[i].lang for i in members)
+    ordered = sorted(langs, key=lambda lg: (-langs[lg], lg))
+    label_terms: dict[str, list[str]] = {}
+    tokens = [s.keys for s in segs]
+    surfaces = [s.surfaces for s in segs]
+    for lang in ordered:
+        rows_in = np.array([i for i in members if segs[i].lang == lang])
+        rows_out = np.array(
+            [
+                i
+                for i, lab in zip(idx, part.labels, strict=True)
+                if lab != cluster_no and segs[i].lang == lang
+            ]
+        )
+        terms: list[str] = []
+        if part.components is not None and names is not None and part.k > 1:
+            terms = _nmf_terms(
+                segs, rows_in.tolist(), part.components[cluster_no], names, lang, n_terms
+            )
+        if len(terms) < n_terms:
+            # Small or single clusters: words that set these segments apart.
+            extra = top_terms(rows_in, rows_out, tokens, surfaces, lang, n_terms=n_terms)  # type: ignore[arg-type]
+            terms += [t for t in extra if t not in terms][: n_terms - len(terms)]
+        if terms:
+            label_terms[lang] = terms
+    weight = {
+        i: float(w)
+        for i, w, lab in zip(idx, part.weights, part.labels, strict=True)
+        if lab == cluster_no
+    }
+    reps = sorted(members, key=lambda i: (-round(weight[i], 9), segs[i].doc_id, segs[i].seg_id))[
+        :n_rep
+    ]
+    label = " | ".join(f"{lg}: {', '.join(ts)}" for lg, ts in label_terms.items())
+    return {
+        "label": label,
+        "size": len(members),
+        "languages": ";".join(ordered),
+        "label_terms": json.dumps(label_terms, ensure_ascii=False, sort_keys=True),
+        "representative_segments": ";".join(f"{segs[i].doc_id}:{segs[i].seg_id}" for i in reps),
+    }
+
+
+def _subthemes_all(
+    segs: Sequence[_Seg],
+    by_theme: dict[str, list[int]],
+    concept_names: list[str] | None,
+    cfg: Config,
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
+    tcfg = cfg.themes
+    rows: list[dict[str, Any]] = []
+    seg_sub: dict[tuple[str, int, str], str] = {}
+    for theme in sorted(by_theme):
+        idx = by_theme[theme]
+        if not idx or (theme == FALLBACK_THEME and not tcfg.cluster_other):
+            continue
+        part, names = _cluster_segments(segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes)
+        for c in range(part.k):
+            sub_id = f"{theme}.{c + 1:02d}"
+            desc = _describe(segs, idx, part, c, tcfg.label_terms, tcfg.representatives, names)
+            rows.append(
+                {
+                    "theme": theme,
+                    "subtheme": sub_id,
+                    **desc,
+                    "stability": round(part.stability, 6),
+                    "k": part.k,
+                    "criterion": "resampled NMF stability (mean pairwise ARI); by k: "
+                    + json.dumps({str(k): round(v, 3) for k, v in part.stability_by_k.items()}),
+                }
+            )
+        for i, lab in zip(idx, part.labels, strict=True):
+            seg_sub[(segs[i].doc_id, segs[i].seg_id, theme)] = f"{theme}.{lab + 1:02d}"
+    return rows, seg_sub
+
+
+def _discover(
+    segs: list[_Seg], documents: pd.DataFrame, doc_lang: dict[str, str], cfg: Config
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Discovery mode: corpus-wide clusters become themes, labelled by their top words."""
+    tcfg = cfg.themes
+    idx = [i for i, s in enumerate(segs) if s.keys]
+    part, names = _cluster_segments(segs, idx, None, cfg, max_k=tcfg.discover_max_themes)
+    topic_of = {i: f"topic_{lab + 1:02d}" for i, lab in zip(idx, part.labels, strict=True)}
+    rows: list[dict[str, Any]] = []
+    by_theme: dict[str, list[int]] = defaultdict(list)
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(segs):
+        by_doc[s.doc_id].append(i)
+    for d in sorted(set(documents["doc_id"].astype(str)) | set(by_doc)):
+        members = by_doc.get(d, [])
+        size: Counter[str] = Counter()
+        for i in members:
+            size[topic_of.get(i, FALLBACK_THEME)] += max(len(segs[i].keys), 1)
+        lang = doc_lang.get(d) or (
+            Counter(segs[i].lang for i in members).most_common(1)[0][0] if members else ""
+        )
+        total = sum(size.values())
+        if not total:
+            rows.append(
+                {
+                    "doc_id": d,
+                    "seg_id": None,
+                    "theme": FALLBACK_THEME,
+                    "score": 1.0,
+                    "is_primary": True,
+                    "lang": lang,
+                }
+            )
+        else:
+            primary = min(size.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            for t in sorted(size):
+                share = size[t] / total
+                if share >= tcfg.min_score or t == primary:
+                    rows.append(
+                        {
+                            "doc_id": d,
+                            "seg_id": None,
+                            "theme": t,
+                            "score": round(share, 6),
+                            "is_primary": t == primary,
+                            "lang": lang,
+                        }
+                    )
+        for i in members:
+            t = topic_of.get(i, FALLBACK_THEME)
+            rows.append(
+                {
+                    "doc_id": d,
+                    "seg_id": segs[i].seg_id,
+                    "theme": t,
+                    "score": 1.0,
+                    "is_primary": True,
+                    "lang": segs[i].lang,
+                }
+            )
+            by_theme[t].append(i)
+    themes = _frame(rows)
+    sub_rows, seg_sub = _subthemes_all(segs, by_theme, None, cfg)
+    # Each discovered theme's own label goes with its sub-themes.
+    theme_label = {}
+    for c in range(part.k):
+        theme_label[f"topic_{c + 1:02d}"] = _describe(
+            segs, idx, part, c, tcfg.label_terms, 0, names
+        )["label"]
+    for r in sub_rows:
+        r["criterion"] = f"discovered theme: {theme_label.get(r['theme'], '')}; " + r["criterion"]
+    return _attach_subthemes(themes, seg_sub), _subframe(sub_rows)

@@ -1,0 +1,212 @@
+"""Language-aware tokenisation shared by the stages that count words.
+
+One call, ``analyze(text, lang)``, turns a paragraph into ``(key, surface)`` pairs:
+``key`` is the normalised form that counting uses (a Snowball stem, a jieba word, an
+Arabic stem after spelling normalisation) and ``surface`` the lower-cased word as
+written, which labels show to people. Stop words of each language (spaCy's lists) and
+tokens without a letter (numbers, punctuation) are dropped.
+
+Languages: the six UN languages get their own treatment; any other ISO 639-1 code that
+Snowball knows is stemmed; anything else (or ``None``) is tokenised by its script.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+
+import snowballstemmer
+
+from pipeline.textutil import dominant_script, nfkc, normalize_arabic
+
+logger = logging.getLogger(__name__)
+
+_SNOWBALL = {
+    "ar": "arabic",
+    "en": "english",
+    "fr": "french",
+    "es": "spanish",
+    "ru": "russian",
+    "pt": "portuguese",
+    "de": "german",
+    "it": "italian",
+    "nl": "dutch",
+}
+_SCRIPT_LANG = {"Han": "zh", "Arabic": "ar", "Cyrillic": "ru"}
+
+# Words: runs of letters/digits. Apostrophes and hyphens split ("l'accès" -> l, accès;
+# "e-waste" -> e, waste) so that seed terms and texts break the same way.
+_WORD = re.compile(r"\w+")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Arabic clitics that Snowball's Arabic stemmer does not strip when stacked before the
+# article ("والانترنت", "بالانترنت", "للانترنت"): fold them onto the bare article form.
+_AR_STACKED = re.compile(r"^(?:و|ف)?(?:ب|ك|ل)?ال(?=..)")
+_AR_LIL = re.compile(r"^(?:و|ف)?لل(?=..)")
+
+_AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
+_jieba_lock = threading.Lock()
+_jieba_tok = None
+
+
+def _jieba():  # type: ignore[no-untyped-def]
+    """The process's one jieba tokenizer, built on first use and quiet."""
+    global _jieba_tok
+    if _jieba_tok is None:
+        with _jieba_lock:
+            if _jieba_tok is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                _jieba_tok = tok
+    return _jieba_tok
+
+
+@lru_cache(maxsize=16)
+def _stemmer(lang: str) -> snowballstemmer.stemmer | None:
+    name = _SNOWBALL.get(lang)
+    return snowballstemmer.stemmer(name) if name else None
+
+
+@lru_cache(maxsize=16)
+def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words for ``lang``, normalised as texts are (empty if none)."""
+    try:
+        mod = importlib.import_module(f"spacy.lang.{lang}.stop_words")
+    except ImportError:
+        return frozenset()
+    words = {_fold(w, lang) for w in getattr(mod, "STOP_WORDS", ())}
+    if lang == "fr":
+        # Elided articles and pronouns, which splitting on the apostrophe isolates.
+        words |= {"l", "d", "j", "m", "n", "s", "t", "c", "qu"}
+    return frozenset(words)
+
+
+def _fold(text: str, lang: str) -> str:
+    text = nfkc(text).lower()
+    if lang == "ar":
+        text = normalize_arabic(text)
+    elif lang == "ru":
+        text = text.replace("ё", "е")
+    return text
+
+
+def resolve_lang(text: str, lang: str | None) -> str:
+    """The language to tokenise ``text`` as: ``lang`` if given, else guessed from script."""
+    if lang:
+        return lang.split(";")[0].split("-")[0].lower()
+    script = dominant_script(text)
+    return _SCRIPT_LANG.get(script or "", "en")
+
+
+def _stem_ar(word: str, stem: snowballstemmer.stemmer) -> str:
+    if _AR_LIL.match(word):
+        word = _AR_LIL.sub("ال", word)
+    else:
+        word = _AR_STACKED.sub("ال", word)
+    return stem.stemWord(word)
+
+
+def _keep(word: str, stops: frozenset[str]) -> bool:
+    return len(word) > 1 and word not in stops and _HAS_LETTER.search(word) is not None
+
+
+def _analyze_zh(text: str, stops: frozenset[str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for piece in _jieba().cut(text, HMM=True):
+        word = piece.strip().lower()
+        if not word:
+            continue
+        if _HAN.search(word) is None:
+            # Latin words and numbers inside Chinese text: split as any other script.
+            out.extend((w, w) for w in _WORD.findall(word) if _keep(w, stops))
+        elif _keep(word, stops):
+            out.append((word, word))
+    return out
+
+
+# The few function words that may sit inside a seed phrase or not ("accès à l'internet" /
+# "accès à internet"): dropped when matching seed terms. Other stop words are kept there,
+# because some carry the meaning of a phrase ("العمل عن بعد", remote work).
+_GLUE = {
+    "en": frozenset("the a an of to for and in on at by with or".split()),
+    "fr": frozenset("le la les l de du des d à au aux et en un une pour par sur".split()),
+    "es": frozenset("el la los las de del a al y en un una para por con".split()),
+    "ru": frozenset("и в во на к ко по с со для о об".split()),
+    "ar": frozenset("في من الى على او و".split()),
+    "pt": frozenset("o a os as de do da dos das e em no na para por".split()),
+}
+
+
+def _analyze_all(text: str, lang: str) -> list[tuple[str, str, bool, bool]]:
+    """(key, surface, is_stop, is_glue) for every word with a letter."""
+    stops = stop_words(lang)
+    glue = _GLUE.get(lang, frozenset())
+    out: list[tuple[str, str, bool, bool]] = []
+    if lang == "zh":
+        return [(k, w, False, False) for k, w in _analyze_zh(_fold(text, lang), stops)]
+    stem = _stemmer(lang)
+    if lang == "ar":
+        # Keep the spelling as written for the surface form (labels); match on the fold.
+        for surface in _WORD.findall(_AR_MARKS.sub("", nfkc(text).lower())):
+            word = normalize_arabic(surface)
+            if _HAS_LETTER.search(word) is None:
+                continue
+            key = _stem_ar(word, stem) if stem is not None and len(word) > 1 else word
+            out.append((key or word, surface, not _keep(word, stops), word in glue))
+        return out
+    for word in _WORD.findall(_fold(text, lang)):
+        if _HAS_LETTER.search(word) is None:
+            continue
+        key = stem.stemWord(word) if stem is not None else word
+        out.append((key or word, word, not _keep(word, stops), word in glue))
+    return out
+
+
+def analyze(text: str, lang: str | None) -> list[tuple[str, str]]:
+    """Tokenise ``text`` as language ``lang``.
+
+    Args:
+        text: a paragraph (any length).
+        lang: ISO 639-1 code; ``None`` guesses from the script.
+
+    Returns:
+        ``(key, surface)`` pairs in text order, stop words dropped; ``key`` is what to count.
+    """
+    lang = resolve_lang(text, lang)
+    return [(k, w) for k, w, stop, _ in _analyze_all(text, lang) if not stop]
+
+
+def analyze_both(text: str, lang: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+    """``analyze`` and ``match_keys`` of one text in one pass."""
+    lang = resolve_lang(text, lang)
+    full = _analyze_all(text, lang)
+    return [(k, w) for k, w, stop, _ in full if not stop], [k for k, _, _, g in full if not g]
+
+
+def match_keys(text: str, lang: str | None) -> list[str]:
+    """Keys for seed-term matching: like ``tokens`` but only glue words are dropped."""
+    lang = resolve_lang(text, lang)
+    return [k for k, _, _, glue in _analyze_all(text, lang) if not glue]
+
+
+def tokens(text: str, lang: str | None) -> list[str]:
+    """The counting keys of ``text`` (see ``analyze``)."""
+    return [k for k, _ in analyze(text, lang)]
+
+
+def fold_text(text: str, lang: str | None) -> str:
+    """``text`` lower-cased and spelling-normalised as ``analyze`` sees it (for substring matching)."""
+    return _fold(text, resolve_lang(text, lang))
+
+
+def batch_tokens(texts: Iterable[str], langs: Iterable[str | None]) -> list[list[str]]:
+    """``tokens`` for many texts (keeps one tokenizer per process warm)."""
+    return [tokens(t, lang) for t, lang in zip(texts, langs, strict=True)]
