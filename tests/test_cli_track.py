@@ -15,10 +15,13 @@ def test_cli_track_follows_actors_across_two_consultations(sample_run: Path, tmp
     # A second consultation: the same respondents answering again a year later.
     second = tmp_path / "second"
     shutil.copytree(sample_run, second, ignore=shutil.ignore_patterns("reports", "cache"))
-    docs = read_table(table_path(second, "ingest", "documents"), name="documents")
-    docs["consultation"] = "environment-2021"
-    docs["submitted"] = "2021-11-01"
-    write_table(table_path(second, "ingest", "documents"), docs, name="documents")
+    for stage in ("ingest", "review"):  # the model's table and the reviewed copy
+        path = table_path(second, stage, "documents")
+        if path.exists():
+            docs = read_table(path, name="documents")
+            docs["consultation"] = "environment-2021"
+            docs["submitted"] = "2021-11-01"
+            write_table(path, docs, name="documents")
 
     reports = tmp_path / "reports"
     assert main(["track", str(sample_run), str(second), "--reports", str(reports)]) == 0
