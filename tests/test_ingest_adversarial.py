@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from adversarial_corpus import build_adversarial_corpus
+
 from pipeline.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
