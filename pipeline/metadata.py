@@ -17,6 +17,7 @@ import io
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -119,15 +120,41 @@ def _decode(data: bytes) -> str:
         return str(best) if best is not None else data.decode("latin-1")
 
 
+def _rows(reader: csv.DictReader, meta: Metadata) -> Iterator[tuple[int, dict]]:
+    """The reader's rows with their line numbers; a malformed line ends the file with a
+    reported problem instead of an exception (the rows before it are kept)."""
+    lineno = 1
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            msg = (f"metadata.csv line {reader.line_num}: not valid CSV ({exc}); "
+                   "this row and those after it are ignored")
+            logger.warning(msg)
+            meta.problems.append(msg)
+            return
+        lineno += 1
+        yield lineno, raw
+
+
 def read_metadata(corpus: Path) -> Metadata:
     """Read and validate ``corpus/metadata.csv`` (an empty result when there is none)."""
     path = corpus / "metadata.csv"
     if not path.is_file() or path.is_symlink():
         return Metadata(rows={}, present=False)
     text = _decode(path.read_bytes())
-    reader = csv.DictReader(io.StringIO(text))
-    cols = [c.strip().lower() for c in (reader.fieldnames or [])]
     meta = Metadata(rows={}, present=True)
+    # newline="" lets the csv module see quoted line breaks and bare carriage returns.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        msg = f"metadata.csv cannot be parsed as CSV ({exc}); it is ignored: fix or re-export it"
+        logger.warning(msg)
+        meta.problems.append(msg)
+        return meta
     if "file" not in cols:
         msg = f"metadata.csv has no 'file' column (columns: {', '.join(cols) or 'none'}); it is ignored"
         logger.warning(msg)
@@ -137,7 +164,7 @@ def read_metadata(corpus: Path) -> Metadata:
     if missing:
         meta.problems.append(f"metadata.csv lacks columns {missing}")
         logger.warning("metadata.csv lacks columns %s; those fields stay empty", missing)
-    for lineno, raw in enumerate(reader, start=2):
+    for lineno, raw in _rows(reader, meta):
         row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
         name = row.get("file", "").replace("\\", "/")
         if not name:

@@ -62,9 +62,10 @@ def clean_chars(text: str) -> str:
     hyphens, zero-width and control characters are dropped and runs of spaces become
     one space. Newlines are kept.
     """
+    # Drop invisible characters first: a soft hyphen between a letter and its combining
+    # accent would otherwise keep NFC from composing them (and a second pass would).
+    text = _BIDI.sub("", text.translate(_DROP))
     text = unicodedata.normalize("NFC", text.translate(_COMPAT))
-    text = text.translate(_DROP)
-    text = _BIDI.sub("", text)
     return _SPACES.sub(" ", text)
 
 
@@ -163,13 +164,15 @@ _STEM = re.compile(r"([^\W\d_]+)$")
 _TAIL = re.compile(r"^([^\W\d_]+)")
 
 
-def _join_at_hyphen(left: str, right: str, hyph: Hyphenation, *, marker: bool) -> str:
+def _join_at_hyphen(left: str, right: str, hyph: Hyphenation) -> str:
     """Join ``left`` (its hyphen already removed) and ``right`` at a line-end hyphen."""
     stem = _STEM.search(left)
     tail = _TAIL.match(right)
-    if stem and tail and (marker or right[0].islower()) and not hyph.keep(stem.group(1), tail.group(1)):
-        if right[0].islower() or marker:
-            return left + right
+    # Only a lower-case continuation is a word broken by hyphenation; before a capital,
+    # digit or caseless letter ("ITU-" + "D", "COVID-" + "19") the hyphen is real, even
+    # where PDFium marked it as soft.
+    if stem and tail and right[0].islower() and not hyph.keep(stem.group(1), tail.group(1)):
+        return left + right
     return left + "-" + right
 
 
@@ -177,7 +180,7 @@ def resolve_breaks(text: str, hyph: Hyphenation = _NO_HYPHENATION) -> str:
     """Settle hyphen markers PDFium left inside a line (it joined the two halves)."""
     while BREAK in text:
         i = text.index(BREAK)
-        text = _join_at_hyphen(text[:i], text[i + 1:].lstrip(), hyph, marker=True)
+        text = _join_at_hyphen(text[:i], text[i + 1:].lstrip(), hyph)
     return text
 
 
@@ -196,7 +199,7 @@ def join_lines(prev: str, nxt: str, *, hyph: Hyphenation = _NO_HYPHENATION) -> s
     if not nxt:
         return prev
     if prev[-1] in _HYPHENS and len(prev) > 1 and prev[-2].isalpha():
-        return _join_at_hyphen(prev[:-1], nxt, hyph, marker=prev[-1] == BREAK)
+        return _join_at_hyphen(prev[:-1], nxt, hyph)
     if is_cjk(prev[-1]) and is_cjk(nxt[0]):
         return prev + nxt
     return prev + " " + nxt
