@@ -64,13 +64,22 @@ class IngestConfig:
 
 @dataclass(frozen=True)
 class LanguageConfig:
-    detector: str = "langdetect"
+    detector: str = "fasttext"
     min_chars: int = 40
     min_prob: float = 0.80
     mixed_share: float = 0.20
+    candidates: tuple[str, ...] = ("ar", "zh", "en", "fr", "ru", "es", "pt", "de", "it")
 
     def __post_init__(self) -> None:
         _check_choice("language.detector", self.detector, ("langdetect", "lingua", "fasttext"))
+        if not self.candidates or not all(
+            isinstance(c, str) and len(c) == 2 and c.islower() for c in self.candidates
+        ):
+            raise ConfigError(
+                f"language.candidates must be a list of ISO 639-1 codes (e.g. [en, fr]); got {list(self.candidates)!r}"
+            )
+        if not 0 <= self.min_prob <= 1:
+            raise ConfigError(f"language.min_prob must be between 0 and 1, got {self.min_prob!r}")
         if not 0 < self.mixed_share < 1:
             raise ConfigError("language.mixed_share must be between 0 and 1")
 
@@ -82,19 +91,88 @@ class EntitiesConfig:
 
 @dataclass(frozen=True)
 class ActorsConfig:
-    reuse_threshold: float = 0.8
+    reuse_threshold: float = 0.5
+    passage_threshold: float = 0.7
+    min_passage_words: int = 20
+    num_perm: int = 128
+    quote_containment: float = 0.5
+    flag_min_share: float = 0.7
+    flag_max_ratio: float = 0.25
+    fallback_type: str = ""
+    spelling_ratio: float = 0.92
+
+    def __post_init__(self) -> None:
+        for name in ("reuse_threshold", "passage_threshold", "quote_containment", "flag_min_share",
+                     "flag_max_ratio", "spelling_ratio"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"actors.{name} must be in (0, 1], got {getattr(self, name)!r}")
+        if self.num_perm < 16 or self.min_passage_words < 1:
+            raise ConfigError("actors.num_perm must be at least 16 and actors.min_passage_words at least 1")
+        if self.fallback_type:
+            _check_choice("actors.fallback_type", self.fallback_type, (
+                "member_state", "regulator", "private_sector", "civil_society", "academia",
+                "technical_community", "intergovernmental", "individual"))
 
 
 @dataclass(frozen=True)
 class ThemesConfig:
     theme_set: str = "cwg_internet"
     min_score: float = 0.15
+    secondary_min_score: float = 0.35
     max_subthemes: int = 8
+    secondary_ratio: float = 0.5
+    min_seed_terms: int = 20
+    idf_power: float = 0.0
+    size_power: float = 0.0
+    min_hits: int = 1
+    min_evidence: float = 1.5
+    short_doc_words: int = 40
+    min_secondary_concepts: int = 2
+    focus_concepts: int = 3
+    focus_min_segments: int = 2
+    focus_share: float = 0.2
+    min_density: float = 0.004
+    concept_weight: float = 0.6
+    min_subtheme_size: int = 5
+    min_stability: float = 0.7
+    stability_runs: int = 6
+    stability_sample: float = 0.8
+    stability_max_rows: int = 1500
+    label_terms: int = 6
+    representatives: int = 3
+    cluster_other: bool = False
+    discover_max_themes: int = 8
+
+    def __post_init__(self) -> None:
+        if not self.theme_set:
+            raise ConfigError("themes.theme_set must name a theme folder or be 'discover'")
+        for name in ("min_score", "secondary_min_score", "secondary_ratio", "concept_weight", "min_stability", "min_density", "focus_share"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"themes.{name} must be between 0 and 1, got {getattr(self, name)!r}")
+        if not 0 < self.stability_sample <= 1:
+            raise ConfigError("themes.stability_sample must be in (0, 1]")
+        for name in ("max_subthemes", "discover_max_themes", "stability_runs", "stability_max_rows", "label_terms"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"themes.{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.stability_runs < 2:
+            raise ConfigError("themes.stability_runs must be at least 2 (stability compares runs)")
+        if self.focus_concepts < 1 or self.focus_min_segments < 0:
+            raise ConfigError("themes.focus_concepts must be at least 1 and themes.focus_min_segments at least 0 (0 = off)")
 
 
 @dataclass(frozen=True)
 class SummarizeConfig:
     quotes_per_subtheme: int = 3
+    top_entities: int = 10
+    min_quote_chars: int = 40
+    max_quote_chars: int = 400
+
+    def __post_init__(self) -> None:
+        for name in ("quotes_per_subtheme", "top_entities", "min_quote_chars"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"summarize.{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.max_quote_chars <= self.min_quote_chars:
+            raise ConfigError("summarize.max_quote_chars must be greater than summarize.min_quote_chars")
 
 
 @dataclass(frozen=True)

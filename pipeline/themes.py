@@ -10,7 +10,10 @@ Evidence for a theme is the weighted count of its concepts, TF-IDF style within 
 language (sublinear counts; concepts that occur in every document of a language count
 less). Scores are each theme's share of the evidence, so a paragraph and its
 translation, which name the same concepts, get the same scores in any language. A
-document with too little seed evidence for its length is ``other``.
+document with too little seed evidence for its length is ``other``. A document's
+second themes are those with a large share of its evidence, or with paragraphs of
+their own (``themes.focus_*``): a topic given whole paragraphs is addressed even when
+the main topic's broader lexicon holds most of the matches.
 
 Sub-themes: NMF over the concept and word features of each theme's segments, the number
 chosen by resampling stability (``pipeline.subthemes``). With
@@ -155,28 +158,67 @@ def _score_rows(
     tcfg: ThemesConfig,
     *,
     document: bool,
+    focused: np.ndarray | None = None,
+    unscale: np.ndarray | None = None,
 ) -> list[tuple[str, float, bool, int]]:
-    """(theme, score, is_primary, n_concepts) rows for one unit (document or segment)."""
+    """(theme, score, is_primary, n_concepts) rows for one unit (document or segment).
+
+    ``focused`` (documents only) counts, per theme, the document's focused paragraphs
+    (see ``_focused_paragraphs``); ``unscale`` undoes the lexicon-size calibration so
+    that ``min_evidence`` keeps counting seed matches.
+    """
     total = float(ev.sum())
     primary = int(np.argmax(ev)) if total > 0 else -1
+    raw_primary = ev[primary] * (unscale[primary] if unscale is not None else 1.0)
     weak = (
         primary < 0
         or hits < tcfg.min_hits
         or (document and hits / max(n_tokens, 1) < tcfg.min_density)
         # One sentence names its topic once; a longer text that mentions a theme only in
         # passing is not about it.
-        or (document and n_tokens >= tcfg.short_doc_words and ev[primary] < tcfg.min_evidence)
+        or (document and n_tokens >= tcfg.short_doc_words and raw_primary < tcfg.min_evidence)
     )
     if weak:
         return [(FALLBACK_THEME, 1.0, True, 0)]
     share = ev / total
-    floor = max(tcfg.min_score, tcfg.secondary_ratio * float(share[primary]))
+    floor = max(tcfg.secondary_min_score, tcfg.secondary_ratio * float(share[primary]))
     need = tcfg.min_secondary_concepts if document else 1
+    n_focused = float(focused.sum()) if focused is not None else 0.0
     rows = []
     for i, s in enumerate(share):
-        if i == primary or (s >= floor and distinct[i] >= need):
+        # A second theme is kept on either kind of evidence: a large share of the
+        # document's seed evidence, or paragraphs of its own. Gold second themes often
+        # hold only 0.2-0.3 of the evidence (the primary topic's broad lexicon swamps
+        # them) yet fill whole paragraphs; passing mentions never do.
+        by_share = s >= floor and distinct[i] >= need
+        # ``min_score`` bounds both rules: every row written clears it, so readers that
+        # filter on it (``textmine evaluate``) see exactly the themes decided here.
+        by_focus = (
+            focused is not None
+            and tcfg.focus_min_segments > 0
+            and s >= tcfg.min_score
+            and distinct[i] >= need
+            and focused[i] >= tcfg.focus_min_segments
+            and focused[i] >= tcfg.focus_share * n_focused
+        )
+        if i == primary or by_share or by_focus:
             rows.append((theme_ids[i], round(float(s), 6), i == primary, int(distinct[i])))
     return rows
+
+
+def _focused_paragraphs(
+    seg_evidence: list[tuple[np.ndarray, np.ndarray]], min_concepts: int
+) -> np.ndarray:
+    """Per theme, how many segments are *about* it: they name at least ``min_concepts``
+    distinct seed concepts of it (a paragraph may discuss two themes at once).
+
+    Counting paragraphs rather than pooled matches lets a section on a second topic,
+    or one half of a bilingual document, count however broad the main theme's lexicon.
+    """
+    out = np.zeros(len(seg_evidence[0][1]) if seg_evidence else 0)
+    for _sev, sdist in seg_evidence:
+        out += sdist >= min_concepts
+    return out
 
 
 def fit_themes(
@@ -221,6 +263,8 @@ def fit_themes(
         [n_conc[concept_theme[i]] ** -tcfg.size_power for i in range(len(concept_theme))]
     )
     base_w = np.array([c.weight for c in matcher.concepts]) * size_scale
+    # Per theme, the factor that turns calibrated evidence back into seed-match units.
+    unscale = np.array([n_conc[t] ** tcfg.size_power for t in range(len(theme_ids))], dtype=float)
 
     by_doc: dict[str, list[_Seg]] = defaultdict(list)
     for s in segs:
@@ -254,8 +298,25 @@ def fit_themes(
         counts = doc_counts.get(d, Counter())
         ev, distinct = _theme_evidence(counts, concept_theme, w, len(theme_ids))
         n_tok = sum(len(s.keys) for s in ss)
+        seg_ev = [
+            _theme_evidence(
+                s.concepts, concept_theme, weights_by_lang.get(s.lang, base_w), len(theme_ids)
+            )
+            for s in ss
+        ]
+        focused = (
+            _focused_paragraphs(seg_ev, tcfg.focus_concepts) if seg_ev else np.zeros(len(theme_ids))
+        )
         for theme, score, prim, nc in _score_rows(
-            ev, distinct, sum(counts.values()), n_tok, theme_ids, tcfg, document=True
+            ev,
+            distinct,
+            sum(counts.values()),
+            n_tok,
+            theme_ids,
+            tcfg,
+            document=True,
+            focused=focused,
+            unscale=unscale,
         ):
             rows.append(
                 {
@@ -268,10 +329,7 @@ def fit_themes(
                     "lang": lang,
                 }
             )
-        for s in ss:
-            sev, sdist = _theme_evidence(
-                s.concepts, concept_theme, weights_by_lang.get(s.lang, base_w), len(theme_ids)
-            )
+        for s, (sev, sdist) in zip(ss, seg_ev, strict=True):
             for theme, score, prim, nc in _score_rows(
                 sev, sdist, sum(s.concepts.values()), len(s.keys), theme_ids, tcfg, document=False
             ):
@@ -542,7 +600,7 @@ def _discover(
             primary = min(size.items(), key=lambda kv: (-kv[1], kv[0]))[0]
             for t in sorted(size):
                 share = size[t] / total
-                if share >= tcfg.min_score or t == primary:
+                if share >= tcfg.secondary_min_score or t == primary:
                     rows.append(
                         {
                             "doc_id": d,
