@@ -2,14 +2,33 @@
 
 Results come back in input order, so a parallel run gives the same tables as a serial
 one. ``fn`` must be a module-level function (it is pickled to the workers).
+
+Backends (``compute.backend``):
+
+- ``local``: a process pool of ``compute.workers`` processes (0 = all cores); one
+  worker runs in-process with no pool at all.
+- ``dask``: a Dask distributed cluster at ``compute.scheduler`` (e.g.
+  ``tcp://10.0.0.5:8786``), or, when that is empty, a local cluster of
+  ``compute.workers`` single-threaded worker processes. One client per scheduler
+  address is kept for the life of the process, so a stage that maps several times
+  does not reconnect (or start a new local cluster) each time.
+
+Work is submitted in a bounded window ahead of the consumer, so a large corpus never
+has all its results waiting in memory at once. A worker that dies (killed by the
+kernel's OOM killer, a segfault in a native library) raises :class:`WorkerCrashError`
+naming the item, instead of hanging or surfacing a backend-specific exception.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from pipeline.config import ComputeConfig
 
@@ -21,6 +40,14 @@ R = TypeVar("R")
 # Set by the CLI when stderr is a terminal; library code never decides this itself.
 SHOW_PROGRESS = False
 
+# Tasks in flight per worker: enough to keep every worker busy, few enough that results
+# of a large corpus do not pile up in memory.
+_WINDOW_PER_WORKER = 4
+
+
+class WorkerCrashError(RuntimeError):
+    """A worker process died while computing an item (out of memory, native crash)."""
+
 
 def _progress(it: Iterable[R], total: int, desc: str) -> Iterable[R]:
     if not SHOW_PROGRESS:
@@ -28,6 +55,14 @@ def _progress(it: Iterable[R], total: int, desc: str) -> Iterable[R]:
     from tqdm import tqdm
 
     return tqdm(it, total=total, desc=desc, unit="doc")
+
+
+def _apply_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
+    return [fn(item) for item in chunk]
+
+
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def map_ordered(
@@ -41,21 +76,146 @@ def map_ordered(
     """Apply ``fn`` to every item, in parallel when there is more than one worker.
 
     Yields results in the order of ``items``.
-    """
-    workers = min(compute.n_workers, max(len(items), 1))
-    if compute.backend == "dask":
-        from distributed import Client
 
-        client = Client(compute.scheduler) if compute.scheduler else Client(processes=True)
-        try:
-            futures = client.map(fn, items, pure=False)
-            for fut in _progress(futures, len(items), desc):
-                yield fut.result()
-        finally:
-            client.close()
+    Raises:
+        WorkerCrashError: a worker process died while computing an item.
+        Exception: whatever ``fn`` raised, re-raised in the caller.
+    """
+    items = list(items)
+    if not items:
         return
+    chunksize = max(int(chunksize), 1)
+    if compute.backend == "dask":
+        yield from _progress(_map_dask(fn, items, compute=compute, desc=desc, chunksize=chunksize),
+                             len(items), desc)
+        return
+    workers = min(compute.n_workers, max(len(items), 1))
     if workers <= 1:
         yield from _progress(map(fn, items), len(items), desc)
         return
+    yield from _progress(_map_pool(fn, items, workers=workers, desc=desc, chunksize=chunksize),
+                         len(items), desc)
+
+
+def _map_pool(fn: Callable[[T], R], items: list[T], *, workers: int, desc: str,
+              chunksize: int) -> Iterator[R]:
+    chunks = _chunks(items, chunksize)
+    window = workers * _WINDOW_PER_WORKER
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from _progress(pool.map(fn, items, chunksize=chunksize), len(items), desc)
+        pending: deque[tuple[int, Future[list[R]]]] = deque()
+        nxt = 0
+        try:
+            while nxt < len(chunks) or pending:
+                while nxt < len(chunks) and len(pending) < window:
+                    pending.append((nxt, pool.submit(_apply_chunk, fn, chunks[nxt])))
+                    nxt += 1
+                idx, fut = pending.popleft()
+                try:
+                    results = fut.result()
+                except BrokenProcessPool as exc:
+                    # The pool breaks as a whole: the item is the first unfinished one,
+                    # not necessarily the one whose worker died.
+                    raise WorkerCrashError(_crash_message(desc, idx * chunksize, items, exc,
+                                                          exact=False)) from exc
+                yield from results
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+
+
+# --- dask ----------------------------------------------------------------------------------
+
+_CLIENTS: dict[tuple[str, int], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def get_dask_client(compute: ComputeConfig) -> Any:
+    """The process-wide Dask client for ``compute`` (created on first use).
+
+    With ``compute.scheduler`` set it connects to that scheduler; otherwise it starts a
+    local cluster of ``compute.workers`` single-threaded worker processes.
+    """
+    from distributed import Client, LocalCluster
+
+    key = (compute.scheduler, 0 if compute.scheduler else compute.n_workers)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is not None and client.status == "running":
+            return client
+        if compute.scheduler:
+            try:
+                client = Client(compute.scheduler, timeout="30s", set_as_default=False)
+            except OSError as exc:
+                raise ConnectionError(
+                    f"cannot reach the Dask scheduler at compute.scheduler={compute.scheduler!r} "
+                    f"({exc}); start it with `dask scheduler` and check the address and port"
+                ) from exc
+            if not client.scheduler_info().get("workers"):
+                logger.warning("Dask scheduler %s has no workers yet; tasks wait until one joins",
+                               compute.scheduler)
+        else:
+            cluster = LocalCluster(n_workers=compute.n_workers, threads_per_worker=1,
+                                   processes=True, dashboard_address=None)
+            client = Client(cluster, set_as_default=False)
+        _CLIENTS[key] = client
+        return client
+
+
+def close_dask_clients() -> None:
+    """Close every client (and local cluster) this process opened."""
+    with _CLIENTS_LOCK:
+        clients = list(_CLIENTS.values())
+        _CLIENTS.clear()
+    for client in clients:
+        cluster = client.cluster
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        except Exception as exc:  # noqa: BLE001 - shutting down; nothing left to protect
+            logger.debug("closing Dask client: %s", exc)
+
+
+atexit.register(close_dask_clients)
+
+
+def _map_dask(fn: Callable[[T], R], items: list[T], *, compute: ComputeConfig, desc: str,
+              chunksize: int) -> Iterator[R]:
+    from distributed import KilledWorker
+
+    client = get_dask_client(compute)
+    n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
+    window = n_workers * _WINDOW_PER_WORKER
+    chunks = _chunks(items, chunksize)
+    pending: deque[tuple[int, Any]] = deque()
+    nxt = 0
+    try:
+        while nxt < len(chunks) or pending:
+            while nxt < len(chunks) and len(pending) < window:
+                pending.append((nxt, client.submit(_apply_chunk, fn, chunks[nxt], pure=False)))
+                nxt += 1
+            idx, fut = pending.popleft()
+            try:
+                results = fut.result()
+            except KilledWorker as exc:
+                raise WorkerCrashError(_crash_message(desc, idx * chunksize, items, exc)) from exc
+            fut.release()
+            yield from results
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+
+
+def _crash_message(desc: str, first: int, items: list[Any], exc: BaseException, *,
+                   exact: bool = True) -> str:
+    item = items[first] if first < len(items) else None
+    what = repr(item)
+    if len(what) > 200:
+        what = what[:200] + "..."
+    where = f"item {first} ({what})" if exact else f"item {first} ({what}) or one computed beside it"
+    return (
+        f"{desc or 'parallel map'}: a worker process died while computing {where}; "
+        f"it was most likely killed for using too much memory or crashed in a native library "
+        f"({type(exc).__name__}: {exc}). Re-run with compute.workers: 1 to see the error in-process, "
+        f"or give the machine more memory."
+    )

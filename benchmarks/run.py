@@ -1,0 +1,397 @@
+"""Benchmark the whole pipeline on generated corpora of 100, 1,000 and 10,000 responses.
+
+For each size it
+
+1. builds (or reuses) ``benchmarks/out/corpus-N`` with ``generate_corpus.py``;
+2. runs every stage of ``textmine run`` on a working copy, one stage per fresh
+   subprocess (``pipeline.cli.main([stage, ...])``), and prints each stage's wall time
+   and share, documents per second, pages per second for ingestion (``n_pages`` of the
+   documents table) and peak memory: the summed PSS of the stage's process tree sampled
+   with psutil every 0.2 s, and the largest single process from
+   ``getrusage(RUSAGE_SELF/RUSAGE_CHILDREN)`` (workers of a remote Dask cluster are not
+   counted);
+3. times ``pdftotext`` (poppler-utils) on the same readable PDFs with the same number of
+   parallel processes and prints our ingestion pages/s as a ratio to it;
+4. adds one new response to the corpus and re-runs every stage on the same output
+   folder, printing the incremental time and its ratio to the full run (per-document
+   stages that keep a cache reuse it; those without one recompute everything, and the
+   figures show it).
+
+Each figure is printed with the command that reproduces it. Results are also written
+to ``benchmarks/out/results-N.json``.
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py --sizes 100
+    .venv/bin/python benchmarks/run.py                 # 100 1000 10000 (make bench)
+    .venv/bin/python benchmarks/run.py --sizes 1000 --workers 2 --params params.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psutil
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import generate_corpus  # noqa: E402  (a sibling script, not a package)
+
+PY = sys.executable
+# The order of `textmine run` (pipeline.cli.STAGES); read here without importing the stages.
+STAGES = ("ingest", "language", "entities", "actors", "themes", "summarize", "report")
+PER_DOCUMENT = {"ingest", "language", "entities"}
+CORPUS_STAGES = {"ingest", "themes"}
+
+CHILD = r"""
+import json, resource, sys, time
+t = time.perf_counter()
+from pipeline.cli import main
+rc = main(sys.argv[2:])
+out = {
+    "rc": rc,
+    "seconds": time.perf_counter() - t,
+    "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "children_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+}
+with open(sys.argv[1], "w") as fh:
+    json.dump(out, fh)
+sys.exit(rc)
+"""
+
+
+# --- running one stage ---------------------------------------------------------------------
+
+
+class TreeMemory:
+    """Samples the summed PSS (and the largest RSS) of a process and its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_pss = 0
+        self.peak_rss_sum = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root] + root.children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            pss = rss = 0
+            for p in procs:
+                try:
+                    info = p.memory_full_info()
+                    pss += getattr(info, "pss", info.rss)
+                    rss += info.rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+            self.peak_pss = max(self.peak_pss, pss)
+            self.peak_rss_sum = max(self.peak_rss_sum, rss)
+            self._stop.wait(self.interval)
+
+
+def stage_argv(stage: str, *, corpus: Path, out: Path, params: Path) -> list[str]:
+    argv = [stage, "--out", str(out), "--params", str(params), "--reports", str(out / "reports")]
+    if stage in CORPUS_STAGES:
+        argv += ["--corpus", str(corpus)]
+    return argv
+
+
+def run_stage(stage: str, *, corpus: Path, out: Path, params: Path, logs: Path) -> dict[str, Any]:
+    """Run one stage in a fresh interpreter; return its wall time, exit code and memory."""
+    argv = stage_argv(stage, corpus=corpus, out=out, params=params)
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{stage}.log"
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+        result_file = Path(tmp.name)
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.Popen([PY, "-c", CHILD, str(result_file), *argv], cwd=ROOT,
+                                stdout=fh, stderr=subprocess.STDOUT, env=env)
+        with TreeMemory(proc.pid) as mem:
+            rc = proc.wait()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the stage and every worker it reaped: unlike wall time, barely
+    # affected by other jobs on a shared machine.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    try:
+        child = json.loads(result_file.read_text() or "{}")
+    except (OSError, ValueError):
+        child = {}
+    result_file.unlink(missing_ok=True)
+    return {
+        "stage": stage,
+        "rc": rc,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "peak_pss_mb": mem.peak_pss / 2**20,
+        "peak_rss_sum_mb": mem.peak_rss_sum / 2**20,
+        "max_process_rss_mb": max(child.get("self_maxrss_kb", 0), child.get("children_maxrss_kb", 0)) / 1024,
+        "command": "textmine " + " ".join(argv),
+        "log": str(log),
+    }
+
+
+def run_pipeline(stages: list[str], *, corpus: Path, out: Path, params: Path, logs: Path,
+                 label: str) -> list[dict[str, Any]]:
+    results = []
+    for stage in stages:
+        r = run_stage(stage, corpus=corpus, out=out, params=params, logs=logs)
+        status = "ok" if r["rc"] == 0 else f"FAILED (exit {r['rc']}, see {r['log']})"
+        print(f"  [{label}] {stage:<10} {r['seconds']:8.1f} s  {status}", flush=True)
+        if r["rc"] != 0:
+            tail = Path(r["log"]).read_text(encoding="utf-8", errors="replace").splitlines()[-5:]
+            for line in tail:
+                print(f"      | {line}")
+        results.append(r)
+    return results
+
+
+# --- pdftotext yardstick -------------------------------------------------------------------
+
+
+def time_pdftotext(pdfs: list[Path], *, workers: int) -> float:
+    """Wall seconds for ``pdftotext`` over ``pdfs`` with ``workers`` parallel processes."""
+
+    def one(path: Path) -> int:
+        return subprocess.run(["pdftotext", "-q", str(path), "-"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, check=False).returncode
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, pdfs))
+    return time.perf_counter() - start
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def link_tree(src: Path, dst: Path) -> None:
+    """A working copy of ``src`` made of hard links (a plain copy across filesystems)."""
+    if dst.exists():
+        shutil.rmtree(dst)
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.is_file():
+            try:
+                os.link(f, dst / f.name)
+            except OSError:
+                shutil.copy2(f, dst / f.name)
+
+
+def write_params(src: Path, dst: Path, *, workers: int | None) -> None:
+    raw = yaml.safe_load(src.read_text(encoding="utf-8")) or {}
+    if workers is not None:
+        raw.setdefault("compute", {})["workers"] = workers
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def available_stages() -> list[str]:
+    pkg = ROOT / "pipeline"
+    return [s for s in STAGES if (pkg / f"{s}.py").exists()]
+
+
+def machine_note() -> str:
+    load = os.getloadavg()
+    return (f"{platform.node()}: {os.cpu_count()} cores, load average {load[0]:.1f} "
+            f"{load[1]:.1f} {load[2]:.1f}, {psutil.virtual_memory().total / 2**30:.1f} GiB RAM")
+
+
+def _fmt_mb(mb: float) -> str:
+    return f"{mb / 1024:.2f} GiB" if mb >= 1024 else f"{mb:.0f} MiB"
+
+
+# --- one size ------------------------------------------------------------------------------
+
+
+def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    out_root: Path = args.out_root
+    corpus_src = out_root / f"corpus-{n}"
+    work = out_root / f"work-{n}"
+    print(f"\n=== {n} responses ===  ({machine_note()})", flush=True)
+    t0 = time.perf_counter()
+    gen = generate_corpus.generate_corpus(corpus_src, n, seed=args.seed, hard_share=args.hard_share)
+    print(f"corpus {corpus_src}: {gen['formats']}, {gen['pdf_pages']} PDF pages "
+          f"(ready in {time.perf_counter() - t0:.1f} s)")
+    print(f"  reproduce: {gen['command']}")
+
+    corpus = work / "corpus"
+    out = work / "out"
+    params = work / "params.yaml"
+    link_tree(corpus_src, corpus)
+    if out.exists():
+        shutil.rmtree(out)
+    write_params(args.params, params, workers=args.workers)
+    stages = available_stages()
+    missing = [s for s in STAGES if s not in stages]
+    if missing:
+        print(f"  stages not built yet (skipped): {', '.join(missing)}")
+
+    full = run_pipeline(stages, corpus=corpus, out=out, params=params, logs=work / "logs-full", label="full")
+
+    docs_path = out / "ingest" / "documents.parquet"
+    manifest_path = out / "ingest" / "manifest.parquet"
+    n_docs = n_pages = 0
+    pdfs: list[Path] = []
+    pdf_pages = 0
+    statuses: dict[str, int] = {}
+    if docs_path.exists() and manifest_path.exists():
+        docs = pd.read_parquet(docs_path, columns=["doc_id", "n_pages", "source_path"])
+        manifest = pd.read_parquet(manifest_path)
+        n_docs = len(docs)
+        n_pages = int(pd.to_numeric(docs["n_pages"], errors="coerce").fillna(0).sum())
+        statuses = manifest["status"].value_counts().sort_index().to_dict()
+        readable = manifest[(manifest.get("format") == "pdf") & manifest["status"].isin(["ok", "ocr"])]
+        pdfs = [corpus / p for p in readable["source_path"]]
+        pdf_pages = int(pd.to_numeric(readable["n_pages"], errors="coerce").fillna(0).sum())
+
+    workers = args.workers or os.cpu_count() or 1
+    pdf_list = work / "pdfs.txt"
+    pdf_list.write_text("".join(f"{p.name}\n" for p in pdfs), encoding="utf-8")
+    pdftotext_s = time_pdftotext(pdfs, workers=workers) if pdfs and not args.no_pdftotext else None
+
+    new_file = generate_corpus.add_response(corpus, n, seed=args.seed)
+    print(f"  added {new_file.name}; re-running on the same output folder", flush=True)
+    incr = run_pipeline(stages, corpus=corpus, out=out, params=params, logs=work / "logs-incremental",
+                        label="incremental")
+
+    result = {
+        "n_responses": n,
+        "machine": machine_note(),
+        "workers": workers,
+        "params": str(params),
+        "corpus": str(corpus),
+        "out": str(out),
+        "statuses": statuses,
+        "n_documents": n_docs,
+        "n_pages": n_pages,
+        "pdf_files": len(pdfs),
+        "pdf_pages": pdf_pages,
+        "pdftotext_seconds": pdftotext_s,
+        "pdf_list": str(pdf_list),
+        "full": full,
+        "incremental": incr,
+        "added": new_file.name,
+    }
+    report(result, args)
+    (out_root / f"results-{n}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def report(r: dict[str, Any], args: argparse.Namespace) -> None:
+    full, incr = r["full"], r["incremental"]
+    total = sum(s["seconds"] for s in full) or 1e-9
+    total_incr = sum(s["seconds"] for s in incr)
+    n_docs = r["n_documents"] or r["n_responses"]
+    print(f"\n--- results, {r['n_responses']} responses ({r['n_documents']} readable documents, "
+          f"{r['n_pages']} pages; manifest {r['statuses']}) ---")
+    print(f"machine: {r['machine']}; compute.workers={r['workers']}")
+    print("NOTE: the machine is shared with other jobs; wall times include their interference.")
+    print(f"{'stage':<10} {'wall s':>8} {'share':>6} {'cpu s':>8} {'docs/s':>8} {'peak PSS':>10} "
+          f"{'max proc':>10} {'incr. s':>8} {'incr. cpu':>9}")
+    incr_by = {s["stage"]: s for s in incr}
+    for s in full:
+        i = incr_by.get(s["stage"], {})
+        flag = "" if s["rc"] == 0 else "  FAILED"
+        print(f"{s['stage']:<10} {s['seconds']:8.1f} {100 * s['seconds'] / total:5.1f}% "
+              f"{s['cpu_seconds']:8.1f} {n_docs / s['seconds']:8.1f} {_fmt_mb(s['peak_pss_mb']):>10} "
+              f"{_fmt_mb(s['max_process_rss_mb']):>10} {i.get('seconds', float('nan')):8.1f} "
+              f"{i.get('cpu_seconds', float('nan')):9.1f}{flag}")
+    peak = max((s["peak_pss_mb"] for s in full), default=0)
+    cpu_full = sum(s["cpu_seconds"] for s in full) or 1e-9
+    cpu_incr = sum(s["cpu_seconds"] for s in incr)
+    print(f"{'total':<10} {total:8.1f} {100.0:5.1f}% {cpu_full:8.1f} {n_docs / total:8.1f} {_fmt_mb(peak):>10} "
+          f"{'':>10} {total_incr:8.1f} {cpu_incr:9.1f}")
+    print(f"  reproduce: .venv/bin/python benchmarks/run.py --sizes {r['n_responses']}"
+          + (f" --workers {args.workers}" if args.workers else ""))
+    print("  each stage alone (after the ones before it):")
+    for s in full:
+        print(f"    {s['command']}")
+    ingest = next((s for s in full if s["stage"] == "ingest" and s["rc"] == 0), None)
+    if ingest and r["n_pages"]:
+        ours = r["n_pages"] / ingest["seconds"]
+        print(f"\ningestion: {ours:.1f} pages/s, {n_docs / ingest['seconds']:.1f} documents/s "
+              f"({r['n_pages']} pages of all formats in {ingest['seconds']:.1f} s, "
+              f"{r['workers']} workers, interpreter start-up included)")
+        if r["pdftotext_seconds"]:
+            theirs = r["pdf_pages"] / r["pdftotext_seconds"]
+            print(f"pdftotext: {theirs:.1f} pages/s ({r['pdf_files']} PDFs, {r['pdf_pages']} pages in "
+                  f"{r['pdftotext_seconds']:.1f} s, {r['workers']} parallel processes)")
+            print(f"ingestion / pdftotext speed ratio: {ours / theirs:.2f}")
+            print(f"  reproduce pdftotext: cd {r['corpus']} && time xargs -a {r['pdf_list']} "
+                  f"-P {r['workers']} -I{{}} pdftotext -q {{}} - >/dev/null")
+        print(f"  reproduce ingestion: {ingest['command']}")
+    print(f"\nincremental re-run after adding {r['added']}: {total_incr:.1f} s = "
+          f"{100 * total_incr / total:.1f}% of the full run ({total:.1f} s); in CPU time "
+          f"{cpu_incr:.1f} s = {100 * cpu_incr / cpu_full:.1f}% of {cpu_full:.1f} s")
+    for s in incr:
+        kind = "per-document" if s["stage"] in PER_DOCUMENT else "corpus-level"
+        print(f"    {s['stage']:<10} {s['seconds']:7.1f} s, {s['cpu_seconds']:7.1f} s CPU ({kind})")
+    print(f"  reproduce: the same `run.py` command (it re-runs the stages above after "
+          f"generate_corpus.add_response(corpus, {r['n_responses']}))")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000],
+                    help="corpus sizes in responses (default: 100 1000 10000)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="compute.workers for the run (default: as in --params; 0 = all cores)")
+    ap.add_argument("--params", type=Path, default=ROOT / "params.yaml", help="params file to start from")
+    ap.add_argument("--out-root", type=Path, default=HERE / "out",
+                    help="where corpora, outputs and results go (default benchmarks/out, git-ignored)")
+    ap.add_argument("--seed", type=int, default=generate_corpus.SEED)
+    ap.add_argument("--hard-share", type=float, default=0.01,
+                    help="share of broken files in the corpus (default 0.01)")
+    ap.add_argument("--no-pdftotext", action="store_true", help="skip the pdftotext yardstick")
+    args = ap.parse_args(argv)
+    if shutil.which("pdftotext") is None and not args.no_pdftotext:
+        print("pdftotext not found (Debian package poppler-utils); use --no-pdftotext", file=sys.stderr)
+        return 2
+    if args.workers is None:
+        raw = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
+        args.workers = int((raw.get("compute") or {}).get("workers") or 0) or None
+    for n in args.sizes:
+        bench_size(n, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
