@@ -36,7 +36,10 @@ TABLE_STAGE = {
     "actors": "actors",
     "reuse": "actors",
 }
-STAGES = ("ingest", "language", "entities", "actors", "themes", "summarize", "report")
+STAGES = ("ingest", "language", "entities", "actors", "themes", "review", "summarize", "report")
+# Tables the review stage may rewrite with the analyst's decisions applied; summaries and
+# reports read the reviewed copy when it exists.
+REVIEWED_TABLES = ("documents", "segments", "languages", "actors", "themes", "subthemes", "entities")
 
 
 def load(out: Path, *names: str) -> dict[str, pd.DataFrame]:
@@ -44,11 +47,16 @@ def load(out: Path, *names: str) -> dict[str, pd.DataFrame]:
     return {n: read_table(table_path(out, TABLE_STAGE[n], n), name=n) for n in names}
 
 
-def load_available(out: Path) -> dict[str, pd.DataFrame]:
-    """Read every contract table that exists under ``out`` (for summaries and evaluation)."""
+def load_available(out: Path, *, reviewed: bool = True) -> dict[str, pd.DataFrame]:
+    """Read every contract table that exists under ``out`` (for summaries and evaluation).
+
+    With ``reviewed``, a table the review stage rewrote replaces the model's version.
+    """
     tables = {}
     for name, stage in TABLE_STAGE.items():
         path = table_path(out, stage, name)
+        if reviewed and name in REVIEWED_TABLES and table_path(out, "review", name).exists():
+            path = table_path(out, "review", name)
         if path.exists():
             tables[name] = read_table(path, name=name)
     return tables
@@ -104,17 +112,78 @@ def stage_themes(args: argparse.Namespace, cfg: Config) -> None:
     save(args.out, {"themes": themes, "subthemes": subthemes})
 
 
+def stage_review(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.review import apply_review, load_review
+
+    corpus = Path(getattr(args, "corpus", None) or cfg.base.corpus)
+    review = load_review(corpus / "review.yaml")
+    reviewed, decisions = apply_review(load_available(args.out, reviewed=False), review, cfg)
+    for name, df in reviewed.items():
+        write_table(table_path(args.out, "review", name), df, name=name)
+    write_table(table_path(args.out, "review", "decisions"), decisions)
+    stale = int((decisions["status"] == "stale").sum())
+    logger.info("applied %d review decision(s) from %s; %d stale (see %s)", len(decisions) - stale,
+                corpus / "review.yaml", stale, table_path(args.out, "review", "decisions"))
+
+
+def stage_review_export(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.review import export_workbook
+
+    export_workbook(load_available(args.out), args.workbook, cfg)
+    logger.info("wrote review workbook %s", args.workbook)
+
+
+def stage_review_import(args: argparse.Namespace, cfg: Config) -> None:
+    from pipeline.review import import_workbook
+
+    corpus = Path(args.corpus or cfg.base.corpus)
+    target = args.review_file or corpus / "review.yaml"
+    import_workbook(args.workbook, target, reviewer=args.reviewer)
+    logger.info("updated %s from %s", target, args.workbook)
+
+
+def load_for_summaries(out: Path) -> dict[str, pd.DataFrame]:
+    """The reviewed tables plus the analyst's decisions, when the review stage ran."""
+    tables = load_available(out)
+    decisions = table_path(out, "review", "decisions")
+    if decisions.exists():
+        tables["decisions"] = read_table(decisions)
+    return tables
+
+
+def stage_track(args: argparse.Namespace, cfg: Config) -> None:
+    """Follow actors and themes across the consultations of several runs."""
+    from pipeline.tables import atomic_path, write_csv
+    from pipeline.tracking import (
+        actor_participation,
+        combine_runs,
+        plot_theme_shares,
+        theme_shares_by_consultation,
+    )
+
+    t = combine_runs([load_available(Path(run)) for run in args.runs])
+    if "documents" not in t:
+        raise FileNotFoundError(f"no documents table under {', '.join(map(str, args.runs))}")
+    tables_dir, figures_dir = args.reports / "tables", args.reports / "figures"
+    write_csv(tables_dir / "actor_participation.csv", actor_participation(t["documents"], t.get("actors")))
+    shares = theme_shares_by_consultation(t["documents"], t.get("themes"), t.get("actors"))
+    write_csv(tables_dir / "theme_shares_by_consultation.csv", shares)
+    with atomic_path(figures_dir / "theme_shares_by_consultation.png") as tmp:
+        plot_theme_shares(shares).savefig(tmp, format="png", dpi=120, metadata={"Software": None})
+    logger.info("wrote tracking tables and figure for %d run(s) to %s", len(args.runs), args.reports)
+
+
 def stage_summarize(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.summarize import summarize, write_summaries
 
-    summaries = summarize(load_available(args.out), cfg)
+    summaries = summarize(load_for_summaries(args.out), cfg)
     write_summaries(summaries, args.reports)
 
 
 def stage_report(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.report import render_report
 
-    render_report(load_available(args.out), args.reports, cfg)
+    render_report(load_for_summaries(args.out), args.reports, cfg)
 
 
 def stage_evaluate(args: argparse.Namespace, cfg: Config) -> None:
@@ -136,6 +205,7 @@ STAGE_FUNCS: dict[str, Callable[[argparse.Namespace, Config], None]] = {
     "entities": stage_entities,
     "actors": stage_actors,
     "themes": stage_themes,
+    "review": stage_review,
     "summarize": stage_summarize,
     "report": stage_report,
 }
@@ -196,8 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     add("entities", "segments -> entity mentions with canonical ids")
     add("actors", "documents -> stakeholder types, actor ids, text-reuse clusters")
     add("themes", "segments -> theme scores and sub-themes", corpus=True)
+    rv = add("review", "apply the analyst's decisions (corpus review.yaml) to the tables", corpus=True)
+    rv.add_argument("action", nargs="?", choices=("apply", "export", "import"), default="apply",
+                    help="apply review.yaml (default), export a review workbook, or import one")
+    rv.add_argument("--workbook", type=Path, default=Path("reports/review.xlsx"),
+                    help="review workbook to write (export) or read (import)")
+    rv.add_argument("--review-file", type=Path, default=None,
+                    help="review file to update on import (default: CORPUS/review.yaml)")
+    rv.add_argument("--reviewer", default=None, help="name recorded with imported decisions")
     add("summarize", "tables -> reports/tables/*.csv|xlsx, metrics.json")
     add("report", "summaries -> reports/chair_summary.{md,docx,html}, figures")
+    tr = add("track", "follow actors and themes across consultations (several run folders)")
+    tr.add_argument("runs", nargs="+", type=Path,
+                    help="output folders of `textmine run`/`dvc repro`, one per consultation")
     ev = add("evaluate", "score the tables against a gold CSV")
     ev.add_argument("--gold", type=Path, required=True, help="gold CSV (see DESIGN.md)")
     ev.add_argument("--metrics", type=Path, default=None,
@@ -227,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
             stage_run(args, cfg)
         elif args.command == "evaluate":
             stage_evaluate(args, cfg)
+        elif args.command == "track":
+            stage_track(args, cfg)
+        elif args.command == "review" and args.action != "apply":
+            {"export": stage_review_export, "import": stage_review_import}[args.action](args, cfg)
         else:
             STAGE_FUNCS[args.command](args, cfg)
     except (FileNotFoundError, ConfigError) as exc:
