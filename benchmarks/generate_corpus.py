@@ -58,12 +58,14 @@ from typing import Any
 
 import pikepdf
 
+from pipeline.tables import stable_zip
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "corpora" / "raw" / "sample"
 EXPECTED = ROOT / "corpora" / "sample-src" / "expected"
 OUT_ROOT = ROOT / "benchmarks" / "out"
 MANIFEST = "MANIFEST-benchmark.json"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 META_COLUMNS = ["file", "respondent", "organisation", "stakeholder_type", "country", "submitted"]
 # Format shares of ordinary responses (hard cases aside).
 FORMAT_WEIGHTS = {"pdf": 70, "docx": 15, "txt": 5, "md": 5, "html": 5}
@@ -366,18 +368,7 @@ def build_docx(plan: Plan, rng: random.Random, src: Source, meta: dict[str, str]
     props.revision = 1 + plan.index % 7
     buf = io.BytesIO()
     doc.save(buf)
-    return _stable_zip(buf.getvalue())
-
-
-def _stable_zip(data: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
+    return stable_zip(buf.getvalue())
 
 
 # --- web forms -----------------------------------------------------------------------------

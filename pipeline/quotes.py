@@ -8,7 +8,7 @@ with its page: anything else would let a paraphrase pass as a quote.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -76,24 +76,35 @@ def label_terms(label: str | None) -> list[str]:
     return [t for terms in label_by_lang(label).values() for t in terms]
 
 
-def best_sentence(
-    text: str, terms: Iterable[str] = (), *, min_chars: int = 40, max_chars: int = 400
+def pick_sentence(
+    sentences: Iterable[str], terms: Iterable[str] = (), *, min_chars: int = 40,
+    max_chars: int = 400, skip: Callable[[str], bool] | None = None,
 ) -> str | None:
-    """The quotable sentence of ``text`` that holds most of ``terms`` (first one on ties).
+    """The quotable sentence that holds most of ``terms`` (first one on ties).
 
     A complete sentence (ending with terminal punctuation) beats a fragment such as a
-    heading or a list item, whatever the terms.
+    heading or a list item, whatever the terms. ``skip`` rules sentences out (e.g. those
+    an analyst rejected as quotes).
     """
     terms = [t for t in terms if t]
     best, best_rank = None, (-1, -1)
-    for sentence in split_sentences(text):
+    for sentence in sentences:
         if not is_quotable(sentence, min_chars=min_chars, max_chars=max_chars):
+            continue
+        if skip is not None and skip(sentence):
             continue
         low = sentence.lower()
         rank = (int(bool(_COMPLETE.search(sentence))), sum(1 for t in terms if t in low))
         if rank > best_rank:
             best, best_rank = sentence, rank
     return best
+
+
+def best_sentence(
+    text: str, terms: Iterable[str] = (), *, min_chars: int = 40, max_chars: int = 400
+) -> str | None:
+    """The best quotable sentence of ``text`` (see :func:`pick_sentence`)."""
+    return pick_sentence(split_sentences(text), terms, min_chars=min_chars, max_chars=max_chars)
 
 
 def is_complete(sentence: str) -> bool:
@@ -169,17 +180,8 @@ class SentenceFinder:
         return any(sentence in r or r in sentence for r in self.rejected.get(doc_id, ()) if r)
 
     def _pick(self, doc_id: str, sentences: Iterable[str], terms: list[str]) -> str | None:
-        best, best_rank = None, (-1, -1)
-        for sentence in sentences:
-            if not is_quotable(sentence, min_chars=self.min_chars, max_chars=self.max_chars):
-                continue
-            if self._is_rejected(doc_id, sentence):
-                continue
-            low = sentence.lower()
-            rank = (int(bool(_COMPLETE.search(sentence))), sum(1 for t in terms if t in low))
-            if rank > best_rank:
-                best, best_rank = sentence, rank
-        return best
+        return pick_sentence(sentences, terms, min_chars=self.min_chars, max_chars=self.max_chars,
+                             skip=lambda sentence: self._is_rejected(doc_id, sentence))
 
     def for_segment(self, doc_id: str, text: str, *, page_hint: int | None = None,
                     terms: Iterable[str] = ()) -> tuple[str, int] | None:
