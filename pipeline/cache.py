@@ -278,3 +278,41 @@ def cached_map(
         if should_cache is None or should_cache(result):
             cache.put(keys[i], result)
         yield result
+
+
+def files_digest(*paths: Path) -> str:
+    """A SHA-256 over the names and bytes of files (folders: every file inside them).
+
+    A stage folds this into its code version so that editing its reference data or its
+    modules makes the old entries unreachable, even when nobody bumps the constant.
+    """
+    h = hashlib.sha256()
+    files: list[tuple[str, Path]] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend((f.relative_to(p).as_posix(), f) for f in sorted(p.rglob("*")) if f.is_file())
+        else:
+            files.append((p.name, p))
+    for name, f in files:
+        if name.endswith((".pyc", ".tmp")) or "__pycache__" in f.parts:
+            continue
+        try:
+            data = f.read_bytes()
+        except FileNotFoundError:
+            data = b"<absent>"
+        h.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def package_versions(*names: str) -> dict[str, str]:
+    """Installed versions of the packages (models, detectors) a stage's output depends on;
+    ``"absent"`` for one that is not installed, since the stage then runs without it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out

@@ -85,14 +85,16 @@ def stage_language(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.language import detect_languages
 
     t = load(args.out, "documents", "segments")
-    save(args.out, {"languages": detect_languages(t["segments"], t["documents"], cfg)})
+    languages = detect_languages(t["segments"], t["documents"], cfg, cache_dir=args.out / "cache" / "language")
+    save(args.out, {"languages": languages})
 
 
 def stage_entities(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.entities import extract_entities
 
     t = load(args.out, "segments", "languages")
-    save(args.out, {"entities": extract_entities(t["segments"], t["languages"], cfg)})
+    entities = extract_entities(t["segments"], t["languages"], cfg, cache_dir=args.out / "cache" / "entities")
+    save(args.out, {"entities": entities})
 
 
 def stage_actors(args: argparse.Namespace, cfg: Config) -> None:

