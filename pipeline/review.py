@@ -60,8 +60,10 @@ REVIEWED = ("documents", "segments", "languages", "actors", "themes", "subthemes
 DECISION_COLUMNS = ("index", "kind", "target", "value", "by", "on", "reason", "status", "effect")
 
 _THEME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_LANG_RE = re.compile(r"^[a-z]{2}$")
-_COUNTRY_RE = re.compile(r"^[A-Z]{3}$")
+# The forms a decision's language and country must take (the review file and the
+# workbook import check the same rules): ISO 639-1 lower case, ISO 3166 alpha-3 capitals.
+LANG_RE = re.compile(r"[a-z]{2}")
+COUNTRY_RE = re.compile(r"[A-Z]{3}")
 _WS = re.compile(r"\s+")
 
 # kind -> (required fields, optional fields). Every kind also takes by, on (required)
@@ -286,7 +288,7 @@ def _check_values(kind: str, f: dict[str, Any]) -> list[str]:
                      f"segment: <seg_id>}}; got {segs!r}")
     seg("segment")
     if kind == "set_language" and f.get("lang") is not None and not (
-            isinstance(f["lang"], str) and _LANG_RE.match(f["lang"])):
+            isinstance(f["lang"], str) and LANG_RE.fullmatch(f["lang"])):
         p.append(f"({kind}) field 'lang' must be an ISO 639-1 code in lower case "
                  f"(ar, zh, en, fr, ru, es, ...); got {f['lang']!r}")
     if kind == "set_stakeholder_type" and f.get("stakeholder_type") is not None and \
@@ -294,7 +296,7 @@ def _check_values(kind: str, f: dict[str, Any]) -> list[str]:
         p.append(f"({kind}) field 'stakeholder_type' must be one of {', '.join(STAKEHOLDER_TYPES)}; "
                  f"got {f['stakeholder_type']!r}")
     if kind == "set_country" and f.get("country") is not None and not (
-            isinstance(f["country"], str) and _COUNTRY_RE.match(f["country"])):
+            isinstance(f["country"], str) and COUNTRY_RE.fullmatch(f["country"])):
         p.append(f"({kind}) field 'country' must be an ISO 3166 alpha-3 code in capitals "
                  f"(e.g. KEN); got {f['country']!r}")
     if kind == "exclude_response" and f.get("grounds") is not None and \

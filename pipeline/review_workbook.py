@@ -25,7 +25,9 @@ import yaml
 
 from pipeline.config import Config
 from pipeline.review import (
+    COUNTRY_RE,
     EXCLUDE_GROUNDS,
+    LANG_RE,
     Decision,
     ReviewError,
     decision_to_entry,
@@ -391,14 +393,14 @@ def _responses_entries(cells: _Cells, base: dict[str, Any], themes: set[str]) ->
                             **base, **reason})
         if v["country"]:
             c = v["country"].strip().upper()
-            if not re.fullmatch(r"[A-Z]{3}", c):
+            if not COUNTRY_RE.fullmatch(c):
                 cells.error(row, "decision_country", f"{v['country']!r} is not an ISO 3166 alpha-3 "
                             "code (three letters, e.g. KEN)")
             elif c != cells.value(row, data, "country"):
                 out.append({"kind": "set_country", "document": doc, "country": c, **base, **reason})
         if v["language"]:
             lang = v["language"].strip().lower()
-            if not re.fullmatch(r"[a-z]{2}", lang):
+            if not LANG_RE.fullmatch(lang):
                 cells.error(row, "decision_language", f"{v['language']!r} is not an ISO 639-1 code "
                             "(two letters: ar, zh, en, fr, ru, es, ...)")
             elif lang != cells.value(row, data, "language"):
