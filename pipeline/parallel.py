@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -219,3 +220,73 @@ def _crash_message(desc: str, first: int, items: list[Any], exc: BaseException, 
         f"({type(exc).__name__}: {exc}). Re-run with compute.workers: 1 to see the error in-process, "
         f"or give the machine more memory."
     )
+
+
+# --- one job beside the caller ------------------------------------------------------------
+
+
+def _run_in_child(conn: Any, fn: Callable[..., Any], args: tuple) -> None:
+    try:
+        conn.send((True, fn(*args)))
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises it
+        try:
+            conn.send((False, exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
+class Aside:
+    """``fn(*args)`` computed in a forked child process while the caller goes on.
+
+    The child shares the parent's memory as it was at the fork, so the arguments are
+    not copied (a finder over every page would take longer to pickle than to use);
+    only the result comes back through a pipe. :meth:`result` re-raises the child's
+    exception, and computes in-process when no child could run (``parallel`` false,
+    no ``fork`` on this platform, a daemonic process, or a child that died).
+    """
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, parallel: bool) -> None:
+        self.fn, self.args = fn, args
+        self._proc: Any = None
+        self._conn: Any = None
+        if not parallel:
+            return
+        try:
+            ctx = multiprocessing.get_context("fork")
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_run_in_child, args=(send, fn, args), daemon=True)
+            proc.start()
+        except (OSError, ValueError, AssertionError) as exc:
+            logger.debug("computing %s in-process: %s", getattr(fn, "__name__", fn), exc)
+            return
+        send.close()
+        self._proc, self._conn = proc, recv
+
+    def result(self) -> Any:
+        """The value of ``fn(*args)`` (waits for the child)."""
+        if self._proc is not None:
+            proc, conn, self._proc = self._proc, self._conn, None
+            try:
+                ok, value = conn.recv()
+            except (EOFError, OSError):
+                ok, value = None, None  # the child died: compute here instead
+            finally:
+                conn.close()
+                proc.join()
+            if ok is True:
+                return value
+            if ok is False:
+                raise value
+            logger.warning("a helper process died (exit code %s); computing %s in-process",
+                           proc.exitcode, getattr(self.fn, "__name__", self.fn))
+        return self.fn(*self.args)
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (its result is not wanted any more)."""
+        if self._proc is not None:
+            proc, conn, self._proc = self._proc, self._conn, None
+            conn.close()
+            proc.terminate()
+            proc.join()

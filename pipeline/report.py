@@ -16,8 +16,11 @@ from __future__ import annotations
 import base64
 import html
 import logging
+import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pandas as pd
@@ -25,11 +28,17 @@ import yaml
 from babel import Locale
 from babel.numbers import format_percent
 
-from pipeline import figures
 from pipeline.config import Config
+from pipeline.parallel import Aside
 from pipeline.quotes import check_quotes, label_by_lang
-from pipeline.summarize import NO_THEME, summarize, theme_order
-from pipeline.tables import write_text
+from pipeline.summarize import (
+    NO_THEME,
+    excluded_responses,
+    figure_tables,
+    summarize,
+    theme_order,
+)
+from pipeline.tables import write_bytes, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +66,13 @@ def language_name(code: str, lang: str, *, capitalise: bool = True) -> str:
     if not name:
         return code
     return name[0].upper() + name[1:] if capitalise else name
+
+
+@lru_cache(maxsize=8)
+def _reason_rules(lang: str) -> tuple[tuple[re.Pattern, str], ...]:
+    """The compiled ``reasons`` of one report language (none for English)."""
+    return tuple((re.compile(rule["pattern"]), str(rule["text"]))
+                 for rule in report_strings()[lang].get("reasons", ()))
 
 
 class _Text:
@@ -95,6 +111,27 @@ class _Text:
         if code in ("unknown", "und", ""):
             return self.s["unknown"]
         return language_name(code, self.lang, capitalise=self.lang == "en")
+
+    def reason(self, detail: Any) -> Any:
+        """Why a file could not be read (the manifest's English ``detail``) in this
+        language, through the ``reasons`` of ``strings.yaml``; English keeps it as is."""
+        rules = _reason_rules(self.lang)
+        if not rules or not isinstance(detail, str):
+            return detail
+        text = " ".join(detail.split())
+        for regex, template in rules:
+            match = regex.fullmatch(text)
+            if match:
+                return template.format(**{k: self._reason_field(k, v or "")
+                                          for k, v in match.groupdict().items()})
+        return self("reason_untranslated", detail=text)
+
+    def _reason_field(self, key: str, value: str) -> str:
+        if key == "kind":
+            return self.s.get("kinds", {}).get(value, value)
+        if key == "advice":
+            return self.s.get("advice", {}).get(value, value)
+        return value
 
     def counts(self, series: pd.Series, name: Any) -> str:
         vc = series.value_counts()
@@ -173,7 +210,7 @@ def build_blocks(summaries: dict[str, pd.DataFrame], lang: str,
     else:
         blocks.append({"kind": "p", "text": t("unread_intro")})
         blocks.append({"kind": "table", "header": [t("col_file"), t("col_status"), t("col_reason")],
-                       "rows": [[r.source_path, t.s["statuses"].get(r.status, r.status), r.detail]
+                       "rows": [[r.source_path, t.s["statuses"].get(r.status, r.status), t.reason(r.detail)]
                                 for r in unread.itertuples()]})
     blocks += _review_blocks(summaries.get("review_decisions"), t)
     blocks.append({"kind": "h", "level": 2, "text": t("method_heading")})
@@ -190,7 +227,7 @@ def _review_blocks(decisions: pd.DataFrame | None, t: _Text) -> list[Block]:
         {"kind": "h", "level": 2, "text": t("review_heading")},
         {"kind": "p", "text": t("review_intro", applied=applied, stale=len(decisions) - applied)},
     ]
-    excluded = decisions[(decisions["kind"] == "exclude_response") & (decisions["status"] == "applied")]
+    excluded = excluded_responses(decisions)
     if len(excluded):
         blocks.append({"kind": "p", "text": t("review_excluded")})
         blocks.append({"kind": "table", "header": [t("col_file"), t("col_reason"), t("col_excluded_by")],
@@ -227,6 +264,7 @@ def _theme_blocks(summaries: dict[str, pd.DataFrame], theme: str, t: _Text,
     subs = summaries["subthemes"]
     subs = subs[subs["theme"] == theme]
     points = quotes[quotes["role"] == "point"]
+    points_of = {str(k): g for k, g in points.groupby("subtheme", sort=False)}
     if len(subs):
         blocks.append({"kind": "h", "level": 3, "text": t("main_points")})
         for n, sub in enumerate(subs.itertuples(), start=1):
@@ -240,12 +278,15 @@ def _theme_blocks(summaries: dict[str, pd.DataFrame], theme: str, t: _Text,
             langs = ", ".join(t.langword(x) for x in
                               sorted(set(filter(None, str(sub.languages).replace(",", ";").split(";")))))
             blocks.append({"kind": "h", "level": 4, "text": t("subtheme_heading", n=n, label=label)})
-            blocks.append({"kind": "p", "text": t.n("subtheme_counts", int(sub.responses),
-                                                    n=int(sub.responses), types=types,
-                                                    languages=langs)})
+            if int(sub.responses):
+                counts = t.n("subtheme_counts", int(sub.responses), n=int(sub.responses), types=types,
+                             languages=langs)
+            else:
+                counts = t("subtheme_counts_none", languages=langs)
+            blocks.append({"kind": "p", "text": counts})
             if len(by_lang) > 1 or len(heading_terms) > 4:
                 blocks.append({"kind": "p", "text": t("subtheme_terms", terms="; ".join(terms))})
-            for q in points[points["subtheme"] == str(sub.subtheme)].itertuples():
+            for q in points_of.get(str(sub.subtheme), points.iloc[:0]).itertuples():
                 blocks.append(_quote_block(q, t))
     elif theme != NO_THEME:
         blocks.append({"kind": "p", "text": t("no_subthemes")})
@@ -401,6 +442,8 @@ def render_html(blocks: list[Block], *, lang: str) -> str:
 
 def make_figures(summaries: dict[str, pd.DataFrame], fig_dir: Path, lang: str) -> dict[str, Path]:
     """Draw the three figures with the labels of ``lang``; return their paths by key."""
+    from pipeline import figures  # matplotlib: imported where a figure is drawn
+
     t = _Text(lang)
     paths = {key: fig_dir / f"{name}.{lang}.png" for key, name in (
         ("type_region", "responses_by_type_region"), ("theme_shares", "theme_shares_by_type"),
@@ -420,6 +463,64 @@ def make_figures(summaries: dict[str, pd.DataFrame], fig_dir: Path, lang: str) -
     return paths
 
 
+def _draw_all(tables: dict[str, pd.DataFrame], langs: list[str], folder: str) -> dict[str, dict[str, str]]:
+    """Draw every language's figures into ``folder``; their file names by language and key."""
+    return {lang: {key: path.name for key, path in make_figures(tables, Path(folder), lang).items()}
+            for lang in langs}
+
+
+class _Figures:
+    """Draws the figures in a child process while the parent picks the quotes.
+
+    The figures need only three small summary tables (:func:`figure_tables`), a
+    fraction of the summaries' work, so a forked child draws them (importing matplotlib
+    on the way) into a private folder while the parent runs :func:`summarize`.
+    :meth:`paths` checks that the child drew exactly the tables the summaries hold
+    before copying the files into place, so nothing is written before the quotes are
+    checked and a figure never disagrees with the tables; otherwise the parent draws
+    them itself, as it does with one worker (``compute.workers: 1``) or one core.
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame], langs: list[str], *, parallel: bool) -> None:
+        self.langs = langs
+        self.inputs: dict[str, pd.DataFrame] | None = None
+        self.aside: Aside | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        if parallel and langs:
+            self.inputs = figure_tables(tables)
+            self._tmp = tempfile.TemporaryDirectory(prefix="textmine-figures-")
+            self.aside = Aside(_draw_all, self.inputs, langs, self._tmp.name, parallel=True)
+
+    def paths(self, summaries: dict[str, pd.DataFrame], fig_dir: Path) -> dict[str, dict[str, Path]]:
+        """Every language's figure paths under ``fig_dir``, the files written."""
+        if self.aside is not None and self._tmp is not None and self._drew(summaries):
+            names = self.aside.result()
+            drawn = Path(self._tmp.name)
+            out = {}
+            for lang in self.langs:
+                out[lang] = {key: fig_dir / name for key, name in names[lang].items()}
+                for name in names[lang].values():
+                    write_bytes(fig_dir / name, (drawn / name).read_bytes())
+            return out
+        return {lang: make_figures(summaries, fig_dir, lang) for lang in self.langs}
+
+    def _drew(self, summaries: dict[str, pd.DataFrame]) -> bool:
+        """Whether the child's tables are the summaries' (always, unless the code drifts)."""
+        return self.inputs is not None and all(
+            name in summaries and set(df.columns) <= set(summaries[name].columns)
+            and df.equals(summaries[name][list(df.columns)]) for name, df in self.inputs.items())
+
+    def __enter__(self) -> _Figures:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.aside is not None:
+            self.aside.cancel()  # the draft failed before the figures were collected
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
 def render_report(tables: dict[str, pd.DataFrame], reports_dir: Path, cfg: Config) -> None:
     """Write the Chair's draft in every ``report.languages`` language, and its figures.
 
@@ -429,11 +530,15 @@ def render_report(tables: dict[str, pd.DataFrame], reports_dir: Path, cfg: Confi
     from pipeline.report_docx import render_docx
 
     reports_dir = Path(reports_dir)
-    summaries = summarize(tables, cfg)
-    check_quotes(summaries["quotes"], tables["pages"].assign(doc_id=lambda d: d["doc_id"].astype(str)))
-    for lang in cfg.report.languages:
-        paths = make_figures(summaries, reports_dir / "figures", lang)
-        blocks = build_blocks(summaries, lang, paths)
+    langs = list(cfg.report.languages)
+    with _Figures(tables, langs, parallel=cfg.compute.n_workers > 1) as drawing:
+        # The draft prints no per-response extracts: skip picking them (the summarize
+        # stage writes them to reports/tables).
+        summaries = summarize(tables, cfg, extracts=False)
+        check_quotes(summaries["quotes"], tables["pages"].assign(doc_id=lambda d: d["doc_id"].astype(str)))
+        figure_paths = drawing.paths(summaries, reports_dir / "figures")
+    for lang in langs:
+        blocks = build_blocks(summaries, lang, figure_paths[lang])
         write_text(reports_dir / output_name(lang, "md"), render_markdown(blocks))
         write_text(reports_dir / output_name(lang, "html"), render_html(blocks, lang=lang))
         render_docx(blocks, reports_dir / output_name(lang, "docx"), lang=lang)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -85,6 +86,30 @@ def _table(doc: Any, header: list[Any], rows: list[list[Any]]) -> None:
     doc.add_paragraph()
 
 
+class _Paragraphs:
+    """Adds styled paragraphs, looking each style up once.
+
+    python-docx resolves a style name on every assignment by scanning the whole styles
+    part for the default style; a long draft has thousands of styled paragraphs. The
+    XML written is the same as ``doc.add_paragraph(text, style=name)``.
+    """
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self._ids: dict[str, str | None] = {}
+
+    def add(self, text: str = "", style: str | None = None) -> Any:
+        para = self.doc.add_paragraph(text)
+        if style is not None:
+            if style not in self._ids:
+                self._ids[style] = self.doc.part.get_style_id(style, WD_STYLE_TYPE.PARAGRAPH)
+            para._p.style = self._ids[style]
+        return para
+
+    def heading(self, text: str, level: int) -> Any:
+        return self.add(text, "Title" if level == 0 else f"Heading {level}")
+
+
 def render_docx(blocks: list[dict[str, Any]], path: Path, *, lang: str) -> None:
     """Write ``blocks`` (see :func:`pipeline.report.build_blocks`) as a DOCX at ``path``."""
     doc = Document()
@@ -107,11 +132,12 @@ def render_docx(blocks: list[dict[str, Any]], path: Path, *, lang: str) -> None:
     props.created = props.modified = dt.datetime(2000, 1, 1)
     props.last_modified_by = "textmine"
 
+    paras = _Paragraphs(doc)
     for b in blocks:
         kind = b["kind"]
         if kind == "h":
             level = 0 if b["level"] == 1 else b["level"] - 1
-            doc.add_heading(_clean(b["text"]), level=min(level, 3))
+            paras.heading(_clean(b["text"]), level=min(level, 3))
         elif kind == "p":
             para = doc.add_paragraph()
             run = para.add_run(_clean(b["text"]))
@@ -120,15 +146,15 @@ def render_docx(blocks: list[dict[str, Any]], path: Path, *, lang: str) -> None:
                 run.font.color.rgb = RGBColor(0x66, 0x4D, 0x00)
         elif kind == "list":
             for item in b["items"]:
-                doc.add_paragraph(_clean(item), style="List Bullet")
+                paras.add(_clean(item), style="List Bullet")
         elif kind == "table":
             _table(doc, b["header"], b["rows"])
         elif kind == "figure":
             doc.add_picture(str(b["path"]), width=Cm(16))
-            cap = doc.add_paragraph(_clean(b["caption"]), style="Caption")
+            cap = paras.add(_clean(b["caption"]), style="Caption")
             cap.alignment = WD_ALIGN_PARAGRAPH.LEFT
         elif kind == "quote":
-            para = doc.add_paragraph(style="Quote")
+            para = paras.add(style="Quote")
             tag = para.add_run(f"[{b['lang']}] ")
             tag.font.size = Pt(8)
             run = para.add_run("«" + _clean(b["text"]) + "»")

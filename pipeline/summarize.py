@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.parallel import Aside
 from pipeline.quotes import (
     SentenceFinder,
     check_quotes,
@@ -52,6 +53,9 @@ PLACEHOLDERS = {"none", "n/a", "na", "-", "null", "nil", "unknown", "anonymous"}
 TABLE_ORDER = ("about", "responses_by_group", "theme_prevalence", "theme_by_stakeholder",
                "theme_by_region", "subthemes", "top_entities", "responses", "quotes",
                "unreadable", "files", "review_decisions")
+
+
+# --- work aside -------------------------------------------------------------------------
 
 
 # --- reference data -------------------------------------------------------------------
@@ -86,7 +90,19 @@ def _key(values: pd.Series) -> pd.Series:
             return str(int(v))
         return str(v)
 
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) or pd.api.types.is_integer_dtype(dtype):
+        # Text and integer columns (every key column the stages write): the same result
+        # as the element-wise conversion, without a Python call per row.
+        na = dtype.na_value if isinstance(dtype, pd.StringDtype) else float("nan")
+        text = values.astype("string").to_numpy(dtype=object, na_value=na)
+        return pd.Series(text, index=values.index, name=values.name, dtype=object)
     return values.map(conv).astype(object)
+
+
+def _objects(values: pd.Series) -> list:
+    """A column as a list of Python objects (iterating an Arrow-backed column is slow)."""
+    return values.to_numpy(dtype=object).tolist()
 
 
 def _page(value: Any) -> int | None:
@@ -179,8 +195,9 @@ def _doc_languages(docs: pd.DataFrame, languages: pd.DataFrame | None) -> pd.Ser
     lang = languages.copy()
     lang["doc_id"] = _key(lang["doc_id"])
     doc_rows = lang[lang["seg_id"].isna()].drop_duplicates("doc_id").set_index("doc_id")["lang"]
-    seg_mode = (lang[lang["seg_id"].notna()].groupby("doc_id")["lang"]
-                .agg(lambda s: s.value_counts().sort_index().idxmax()))
+    # The segments' most frequent language, the first alphabetically on ties.
+    seg_rows = lang[lang["seg_id"].notna() & lang["lang"].notna()]
+    seg_mode = _group_mode(seg_rows, ["doc_id"], "lang").set_index("doc_id")["lang"]
     out = docs["doc_id"].map(doc_rows)
     out = out.where(out.notna(), docs["doc_id"].map(seg_mode))
     return out.map(lambda v: _text(v) or UNKNOWN)
@@ -300,18 +317,23 @@ def rejected_quotes(segments: pd.DataFrame) -> dict[str, list[str]]:
 
 def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
                   subthemes: pd.DataFrame | None, pages: pd.DataFrame, cfg: Config,
-                  *, rejected: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                  *, rejected: dict[str, list[str]] | None = None,
+                  finder: SentenceFinder | None = None) -> pd.DataFrame:
     """Pick the draft's quotes: the points of each sub-theme, then one voice per type.
 
     For each theme: up to ``summarize.quotes_per_subtheme`` sentences per sub-theme (the
     best-scoring segments, one per response, spreading over stakeholder types), then a
     sentence for every stakeholder type that addressed the theme and has none yet. Each
     sentence is verbatim in the page it cites (only whitespace is normalised).
+    ``finder`` is a :class:`SentenceFinder` over ``pages`` already built by the caller.
     """
-    finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
-                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
+    if finder is None:
+        finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
+                                max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
     s = cfg.summarize
     info = frame.set_index("doc_id")
+    # Plain dicts per response: a pandas row lookup per quote costs more than the quote.
+    records = info.to_dict("index")
     labels: dict[tuple[str, str], list[str]] = {}
     representative: dict[tuple[str, str], int] = {}  # (doc_id, seg_id) -> rank in its sub-theme
     if subthemes is not None and len(subthemes):
@@ -335,12 +357,12 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
         return memo[key]
 
     def add(theme: str, subtheme: str, doc_id: str, sentence: str, page: int, role: str) -> None:
-        d = info.loc[doc_id]
+        d = records[doc_id]
         rows.append({
             "theme": theme, "subtheme": subtheme, "role": role,
             "stakeholder_type": d["stakeholder_type"], "lang": d["lang"],
             "quote": normalise_ws(sentence),
-            "cited_as": cited_as({**d.to_dict(), "doc_id": doc_id}),
+            "cited_as": cited_as({**d, "doc_id": doc_id}),
             "file": Path(_text(d["source_path"])).name, "source_path": d["source_path"],
             "page_no": int(page), "doc_id": doc_id,
         })
@@ -353,32 +375,39 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
         cand["is_distinct"] = cand["doc_id"].map(info["is_distinct"]).fillna(False)
         cand["stype"] = cand["doc_id"].map(info["stakeholder_type"])
         cand["rep"] = [representative.get((d, sg), 99) for d, sg in
-                       zip(cand["doc_id"], cand["seg_id"], strict=True)]
+                       zip(_objects(cand["doc_id"]), _objects(cand["seg_id"]), strict=True)]
         cand = cand.sort_values(["is_distinct", "rep", "score", "doc_id", "seg_id"],
                                 ascending=[False, True, False, True, True], kind="stable")
         sub_sizes = cand[cand["subtheme"].notna()].groupby("subtheme").size()
+        # Rows as plain tuples and groups as row positions, built once: the passes below
+        # walk each pool up to four times, and a DataFrame filter per group is quadratic.
+        segs = list(zip(*(_objects(cand[c]) for c in ("doc_id", "text", "page_no", "stype")),
+                        strict=True))
+        pools = cand.groupby("subtheme", sort=False).indices
+        by_doc = cand.groupby("doc_id", sort=False).indices
         for sub in sorted(sub_sizes.index, key=lambda k: (-sub_sizes[k], str(k))):
             terms = labels.get((theme, str(sub)), [])
             picked = 0
             used_docs = set()  # one quote per response within a sub-theme
-            pool = cand[cand["subtheme"] == sub]
+            pool = pools.get(sub, ())
             # Passes: whole sentences from stakeholder types not yet quoted first, then
             # whole sentences from any type, then fragments (headings, list items).
             for fresh_type_only, whole_only in ((True, True), (False, True), (True, False),
                                                 (False, False)):
-                for seg in pool.itertuples(index=False):
+                for i in pool:
                     if picked >= s.quotes_per_subtheme:
                         break
-                    if seg.doc_id in used_docs or (fresh_type_only and seg.stype in covered):
+                    doc_id, text, page_no, stype = segs[i]
+                    if doc_id in used_docs or (fresh_type_only and stype in covered):
                         continue
-                    found = quote_from(seg.doc_id, seg.text, seg.page_no, terms)
+                    found = quote_from(doc_id, text, page_no, terms)
                     if found and whole_only and not is_complete(found[0]):
                         continue
                     if found and found[0] not in used_sentences:
                         used_sentences.add(found[0])
-                        add(theme, str(sub), seg.doc_id, *found, role="point")
-                        used_docs.add(seg.doc_id)
-                        covered.add(seg.stype)
+                        add(theme, str(sub), doc_id, *found, role="point")
+                        used_docs.add(doc_id)
+                        covered.add(stype)
                         picked += 1
         addressed = frame[frame["doc_id"].isin(dt[dt["theme"] == theme]["doc_id"])]
         for stype in sorted(set(addressed["stakeholder_type"]) - covered):
@@ -386,9 +415,9 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
                 ["is_distinct", "doc_id"], ascending=[False, True])
             found_any = False
             for doc_id in docs["doc_id"]:
-                segs = cand[cand["doc_id"] == doc_id]
                 found = None
-                for text, page_no in zip(segs["text"], segs["page_no"], strict=True):
+                for i in by_doc.get(doc_id, ()):
+                    _, text, page_no, _ = segs[i]
                     found = quote_from(doc_id, text, page_no, [])
                     if found:
                         break
@@ -411,21 +440,28 @@ def _extracts(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
               finder: SentenceFinder, segments: pd.DataFrame) -> pd.DataFrame:
     """One verbatim sentence per response: from its best primary-theme paragraphs, else
     from its first paragraphs; a complete sentence is preferred to a fragment."""
-    primary = dt[dt["is_primary"]].set_index("doc_id")["theme"]
-    segs = segments[["doc_id", "seg_id", "page_no", "text"]].copy()
-    segs["doc_id"] = _key(segs["doc_id"])
-    by_doc = {d: g for d, g in segs.groupby("doc_id", sort=False)}
-    best = {d: g for d, g in st.sort_values(["score", "seg_id"], ascending=[False, True])
-            .groupby("doc_id", sort=False)}
+    primary = dict(zip(*(dt.loc[dt["is_primary"], c] for c in ("doc_id", "theme")), strict=True))
+    # Plain lists per response, built in one pass (a DataFrame filter per response is
+    # quadratic in the corpus size).
+    by_doc: dict[str, list[tuple[Any, Any]]] = {}
+    for doc_id, text, page_no in zip(_objects(_key(segments["doc_id"])), _objects(segments["text"]),
+                                     _objects(segments["page_no"]), strict=True):
+        by_doc.setdefault(doc_id, []).append((text, page_no))
+    best: dict[str, list[tuple[Any, Any, Any]]] = {}
+    ranked = st.sort_values(["score", "seg_id"], ascending=[False, True])
+    for doc_id, theme, text, page_no in zip(*(_objects(ranked[c]) for c in
+                                              ("doc_id", "theme", "text", "page_no")), strict=True):
+        best.setdefault(doc_id, []).append((theme, text, page_no))
     out = []
     for doc_id in frame["doc_id"]:
         tries = []
         if doc_id in best:
             g = best[doc_id]
-            g = g[g["theme"] == primary.get(doc_id)] if doc_id in primary.index else g
-            tries += list(zip(g["text"], g["page_no"], strict=True))[:5]
+            if doc_id in primary:
+                g = [row for row in g if row[0] == primary[doc_id]]
+            tries += [(text, page_no) for _, text, page_no in g[:5]]
         if doc_id in by_doc:
-            tries += list(zip(by_doc[doc_id]["text"], by_doc[doc_id]["page_no"], strict=True))[:20]
+            tries += by_doc[doc_id][:20]
         found = None
         for text, page_no in tries:
             hit = finder.for_segment(doc_id, _text(text), page_hint=_page(page_no))
@@ -463,12 +499,12 @@ def _top_entities(tables: dict[str, pd.DataFrame], frame: pd.DataFrame, dt: pd.D
     e["stakeholder_type"] = e["doc_id"].map(frame.set_index("doc_id")["stakeholder_type"]).fillna(
         UNKNOWN)
     e = pd.concat([e, e.assign(stakeholder_type="all")], ignore_index=True)
-    agg = (e.groupby(["theme", "stakeholder_type", "canonical_id"])
-           .agg(canonical_name=("canonical_name", lambda s: s.dropna().astype(str).mode().min()
-                                if s.notna().any() else ""),
-                label=("label", lambda s: s.astype(str).mode().min()),
-                mentions=("doc_id", "size"), responses=("doc_id", "nunique"))
+    keys = ["theme", "stakeholder_type", "canonical_id"]
+    agg = (e.groupby(keys).agg(mentions=("doc_id", "size"), responses=("doc_id", "nunique"))
            .reset_index())
+    names = _group_mode(e[e["canonical_name"].notna()], keys, "canonical_name")
+    agg["canonical_name"] = _lookup(agg, keys, names).fillna("")
+    agg["label"] = _lookup(agg, keys, _group_mode(e, keys, "label"))
     agg = agg.sort_values(["theme", "stakeholder_type", "responses", "mentions", "canonical_id"],
                           ascending=[True, True, False, False, True])
     agg["rank"] = agg.groupby(["theme", "stakeholder_type"]).cumcount() + 1
@@ -479,16 +515,40 @@ def _top_entities(tables: dict[str, pd.DataFrame], frame: pd.DataFrame, dt: pd.D
     return agg[cols].reset_index(drop=True)
 
 
+def _group_mode(df: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
+    """The most frequent value of ``col`` (as text) per group, the smallest on ties.
+
+    The same as ``groupby(keys)[col].agg(lambda s: s.astype(str).mode().min())``, in one
+    pass instead of a Python call per group.
+    """
+    values = df[keys].assign(**{col: df[col].astype(str)})
+    counts = values.groupby(keys + [col], sort=False).size().reset_index(name="n_")
+    top = counts.sort_values(["n_", col], ascending=[False, True], kind="stable")
+    return top.drop_duplicates(keys)[keys + [col]]
+
+
+def _lookup(frame: pd.DataFrame, keys: list[str], values: pd.DataFrame) -> pd.Series:
+    """``values``' last column aligned to the rows of ``frame`` by ``keys`` (NaN if absent)."""
+    col = values.columns[-1]
+    return frame[keys].merge(values, on=keys, how="left")[col].set_axis(frame.index)
+
+
 # --- the public function -----------------------------------------------------------------
 
 
-def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.DataFrame]:
+def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
+              extracts: bool = True) -> dict[str, pd.DataFrame]:
     """Build every summary table from the stage tables.
 
     Args:
         tables: contract tables by name; ``manifest``, ``documents``, ``pages`` and
             ``segments`` are required, the others optional.
-        cfg: the pipeline configuration (reads ``summarize``).
+        cfg: the pipeline configuration (reads ``summarize``; with more than one
+            ``compute.workers``, the extracts are picked in a forked child process while
+            this one picks the quotes).
+        extracts: pick the one-sentence ``extract`` of every response (column of
+            ``responses``); without, the column is empty. The Chair's draft does not
+            print extracts, so the report stage skips this, the costliest search.
 
     Returns:
         Tables by name, in :data:`TABLE_ORDER`.
@@ -507,23 +567,34 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.Data
     st = segment_themes(tables)
     subthemes = _present(tables, "subthemes")
 
-    by_group = (frame.groupby(["consultation", "stakeholder_type", "itu_region", "lang"], dropna=False)
-                .agg(responses_raw=("n_files", "sum"), responses_distinct=("is_distinct", "sum"))
-                .reset_index())
-    by_group["responses_distinct"] = by_group["responses_distinct"].astype(int)
+    by_group = _by_group(frame)
 
     # Without themes the draft still quotes every stakeholder type, under "no theme".
     quote_themes = dt if len(dt) else frame[["doc_id"]].assign(theme=NO_THEME, score=0.0,
                                                                is_primary=True)
     rejected = rejected_quotes(tables["segments"])
-    quotes = select_quotes(frame, quote_themes, st, subthemes, pages, cfg, rejected=rejected)
-    check_quotes(quotes, pages)
+    # One finder (one normalised index of the pages) for the quotes, the extracts and
+    # both verbatim checks: normalising every page is the costly part on a large corpus.
+    finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
+                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
+    # The extracts do not depend on the quotes: a second core picks them meanwhile.
+    aside = (Aside(_extracts, frame, dt, st, finder, tables["segments"],
+                   parallel=cfg.compute.n_workers > 1) if extracts else None)
+    try:
+        quotes = select_quotes(frame, quote_themes, st, subthemes, pages, cfg, rejected=rejected,
+                               finder=finder)
+        check_quotes(quotes, pages, index=finder.norm)
+    except BaseException:
+        if aside is not None:
+            aside.cancel()
+        raise
 
     themes_of = (dt.sort_values(["doc_id", "is_primary", "score"], ascending=[True, False, False])
                  .groupby("doc_id")["theme"].agg(list))
-    finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
-                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
-    extracts = _extracts(frame, dt, st, finder, tables["segments"]).set_index("doc_id")
+    if aside is not None:
+        picked = aside.result().set_index("doc_id")
+    else:
+        picked = pd.DataFrame({"extract": "", "extract_page": None}, index=frame["doc_id"])
     responses = pd.DataFrame({
         "doc_id": frame["doc_id"],
         "consultation": frame["consultation"],
@@ -538,8 +609,8 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.Data
         "primary_theme": frame["doc_id"].map(lambda d: themes_of[d][0] if d in themes_of else NO_THEME),
         "other_themes": frame["doc_id"].map(
             lambda d: "; ".join(themes_of[d][1:]) if d in themes_of else ""),
-        "extract": frame["doc_id"].map(extracts["extract"]),
-        "extract_page": frame["doc_id"].map(extracts["extract_page"]).astype("Int64"),
+        "extract": frame["doc_id"].map(picked["extract"]),
+        "extract_page": frame["doc_id"].map(picked["extract_page"]).astype("Int64"),
         "counted_in_distinct": frame["is_distinct"],
         "duplicate_files": frame["duplicate_files"],
     })
@@ -547,9 +618,9 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.Data
         if col in frame.columns:
             responses[col] = frame[col]
     check_quotes(responses[responses["extract"] != ""].rename(
-        columns={"extract": "quote", "extract_page": "page_no"}), pages)
+        columns={"extract": "quote", "extract_page": "page_no"}), pages, index=finder.norm)
 
-    subs = _subtheme_table(subthemes, st, frame, quotes, cfg)
+    subs = _subtheme_table(subthemes, st, frame, dt, quotes, cfg)
     manifest = tables["manifest"]
     unreadable = manifest[~manifest["status"].isin(READ_STATUSES + ("duplicate",))][
         ["source_path", "status", "detail", "consultation"]].sort_values("source_path")
@@ -563,13 +634,8 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.Data
                                           "status", "effect"])
     # A response the analyst excluded is gone from the reviewed tables but not from the
     # manifest: say why it is not counted.
-    excluded = decisions[(decisions["kind"] == "exclude_response")
-                         & (decisions["status"] == "applied")]
-    excluded_paths = set()
-    for target in excluded["target"].astype(str):
-        excluded_paths |= set(manifest.loc[(manifest["source_path"] == target)
-                                           | (manifest["doc_id"] == target), "source_path"])
-    files.loc[files["source_path"].isin(excluded_paths), "counted_as"] = "excluded by the analyst"
+    files.loc[files["source_path"].isin(excluded_files(decisions, manifest)),
+              "counted_as"] = "excluded by the analyst"
     files = files.sort_values("source_path")
 
     out = {
@@ -589,21 +655,82 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.Data
     return {k: out[k].reset_index(drop=True) for k in TABLE_ORDER}
 
 
+def _by_group(frame: pd.DataFrame) -> pd.DataFrame:
+    """Raw and distinct responses per consultation, stakeholder type, region and language."""
+    by_group = (frame.groupby(["consultation", "stakeholder_type", "itu_region", "lang"], dropna=False)
+                .agg(responses_raw=("n_files", "sum"), responses_distinct=("is_distinct", "sum"))
+                .reset_index())
+    by_group["responses_distinct"] = by_group["responses_distinct"].astype(int)
+    return by_group
+
+
+def figure_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The part of :func:`summarize`'s output the report's figures draw, computed alone.
+
+    ``responses_by_group`` and ``theme_by_stakeholder`` as in :func:`summarize`, and
+    ``responses`` with only its ``counted_in_distinct`` and ``lang`` columns. A small
+    fraction of the work, so the report can start drawing before the quotes are picked.
+    """
+    frame = response_frame(tables)
+    dt = doc_themes(tables)
+    dt = dt[dt["doc_id"].isin(frame["doc_id"])]
+    return {
+        "responses_by_group": _by_group(frame),
+        "theme_by_stakeholder": _prevalence(frame, dt, "stakeholder_type"),
+        "responses": pd.DataFrame({"counted_in_distinct": frame["is_distinct"], "lang": frame["lang"]}),
+    }
+
+
+def excluded_responses(decisions: pd.DataFrame | None) -> pd.DataFrame:
+    """The analyst's ``exclude_response`` decisions that the review stage applied.
+
+    The one place that reads exclusions from the review stage's ``decisions`` table, for
+    the ``files`` table here and the draft's list of excluded responses. A stale
+    decision (its response is gone) excludes nothing and is not listed.
+    """
+    if decisions is None or not {"kind", "status", "target"} <= set(decisions.columns):
+        return pd.DataFrame(columns=["index", "kind", "target", "value", "by", "on", "reason",
+                                     "status", "effect"])
+    return decisions[(decisions["kind"] == "exclude_response") & (decisions["status"] == "applied")]
+
+
+def excluded_files(decisions: pd.DataFrame | None, manifest: pd.DataFrame) -> set[str]:
+    """Source paths of the responses excluded by the analyst (named by file or doc_id)."""
+    targets = set(excluded_responses(decisions)["target"].astype(str))
+    if not targets:
+        return set()
+    hit = manifest["source_path"].astype(str).isin(targets) | manifest["doc_id"].astype(str).isin(targets)
+    return set(manifest.loc[hit, "source_path"].astype(str))
+
+
 def _subtheme_table(subthemes: pd.DataFrame | None, st: pd.DataFrame, frame: pd.DataFrame,
-                    quotes: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+                    dt: pd.DataFrame, quotes: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """One row per sub-theme: its terms, size, quotes, and the responses that raise it.
+
+    ``responses`` counts a response only if it counts for the theme too (a distinct
+    response whose document-level themes include it, as in ``theme_prevalence``) and
+    has a paragraph in the sub-theme, so a sub-theme never has more responses than its
+    theme; ``stakeholder_types`` are those responses' types. ``size`` stays the number
+    of paragraphs the themes stage put in the sub-theme.
+    """
     n = cfg.summarize.quotes_per_subtheme
     quote_cols = [c for i in range(1, n + 1) for c in (f"quote_{i}", f"source_{i}")]
     cols = ["theme", "subtheme", "label", "terms", "size", "responses", "languages",
             "stakeholder_types"] + quote_cols
     if subthemes is None or subthemes.empty:
         return pd.DataFrame(columns=cols)
-    info = frame.set_index("doc_id")
+    stype_of = frame.set_index("doc_id")["stakeholder_type"]
+    # Group once: filtering the segment and quote tables per sub-theme is quadratic.
+    counted = dt[["theme", "doc_id"]].merge(frame.loc[frame["is_distinct"], ["doc_id"]], on="doc_id")
+    members = st[st["subtheme"].notna()].merge(counted.drop_duplicates(), on=["theme", "doc_id"])
+    docs_of = {k: g.unique() for k, g in members.groupby(["theme", "subtheme"], sort=False)["doc_id"]}
+    quotes_of = {k: g for k, g in quotes.groupby(["theme", "subtheme"], sort=False)}
+    no_docs = members["doc_id"].iloc[:0].unique()
     rows = []
     order = {t: i for i, t in enumerate(theme_order(subthemes["theme"].astype(str).unique()))}
     subs = subthemes.assign(o_=subthemes["theme"].map(order), k_=_key(subthemes["subtheme"]))
     for sub in subs.sort_values(["o_", "size", "k_"], ascending=[True, False, True]).itertuples():
-        members = st[(st["theme"] == sub.theme) & (st["subtheme"] == sub.k_)]
-        docs = members["doc_id"].unique()
+        docs = docs_of.get((sub.theme, sub.k_), no_docs)
         langs = sub.languages
         if isinstance(langs, list | tuple) or hasattr(langs, "tolist"):
             langs = "; ".join(map(str, list(langs)))
@@ -611,9 +738,9 @@ def _subtheme_table(subthemes: pd.DataFrame | None, st: pd.DataFrame, frame: pd.
             "theme": sub.theme, "subtheme": sub.k_, "label": _text(sub.label),
             "terms": _terms(sub._asdict()), "size": sub.size,
             "responses": len(docs), "languages": _text(langs),
-            "stakeholder_types": "; ".join(sorted(set(info.reindex(docs)["stakeholder_type"].dropna()))),
+            "stakeholder_types": "; ".join(sorted(set(stype_of.reindex(docs).dropna()))),
         }
-        q = quotes[(quotes["theme"] == sub.theme) & (quotes["subtheme"] == sub.k_)]
+        q = quotes_of.get((sub.theme, sub.k_), quotes.iloc[:0])
         for i, qrow in enumerate(q.head(n).itertuples(), start=1):
             row[f"quote_{i}"] = f"[{qrow.lang}] {qrow.quote}"
             row[f"source_{i}"] = ", ".join(x for x in (qrow.cited_as, qrow.file, f"p. {qrow.page_no}") if x)

@@ -88,8 +88,8 @@ def test_report_without_themes_or_entities_says_so(tmp_path):
 def test_report_stops_on_a_quote_that_is_not_verbatim(tmp_path, monkeypatch):
     real = report.summarize
 
-    def tampered(tables: dict[str, pd.DataFrame], cfg: Config) -> dict[str, pd.DataFrame]:
-        out = real(tables, cfg)
+    def tampered(tables: dict[str, pd.DataFrame], cfg: Config, **kw: object) -> dict[str, pd.DataFrame]:
+        out = real(tables, cfg, **kw)
         out["quotes"].loc[0, "quote"] = "A sentence nobody wrote."
         return out
 
