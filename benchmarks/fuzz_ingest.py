@@ -23,7 +23,7 @@ line in ``tests/fuzz_cases/README.md``; ``tests/test_ingest_fuzz_cases.py`` repl
 them all.
 
 Why hypothesis and not atheris: atheris installs from PyPI, but its coverage feedback
-cannot see the parsers, which run in a forked, sandboxed child per file
+cannot see the parsers, which run in a sandboxed child process
 (:mod:`pipeline.sandbox`); blind, it is a random mutator like this one, with an extra
 35 MB dependency and a process it takes over. Hypothesis is already a test dependency
 and a ``--seed`` makes a run repeatable.

@@ -11,7 +11,11 @@ For each size it
    ``getrusage(RUSAGE_SELF/RUSAGE_CHILDREN)`` (workers of a remote Dask cluster are not
    counted);
 3. times ``pdftotext`` (poppler-utils) on the same readable PDFs with the same number of
-   parallel processes and prints our ingestion pages/s as a ratio to it;
+   parallel processes and prints our ingestion pages/s as a ratio to it: first the whole
+   stage's figure (all formats), then the fair one: ``textmine ingest`` on a folder of
+   exactly those PDFs (hard links, a fresh output and cache folder) and pdftotext on
+   them, back to back, ``--pdf-rounds`` times in alternating order, in wall time and in
+   CPU time (``--pdf-only`` runs just this comparison);
 4. adds one new response to the corpus and re-runs every stage on the same output
    folder, printing the incremental time and its ratio to the full run (per-document
    stages that keep a cache reuse it; those without one recompute everything, and the
@@ -25,6 +29,7 @@ Usage::
     .venv/bin/python benchmarks/run.py --sizes 100
     .venv/bin/python benchmarks/run.py                 # 100 1000 10000 (make bench)
     .venv/bin/python benchmarks/run.py --sizes 1000 --workers 2 --params params.yaml
+    .venv/bin/python benchmarks/run.py --sizes 1000 --pdf-only   # ingestion vs pdftotext only
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,15 +193,77 @@ def run_pipeline(stages: list[str], *, corpus: Path, out: Path, params: Path, lo
 
 def time_pdftotext(pdfs: list[Path], *, workers: int) -> float:
     """Wall seconds for ``pdftotext`` over ``pdfs`` with ``workers`` parallel processes."""
+    return time_pdftotext_cpu(pdfs, workers=workers)[0]
+
+
+def time_pdftotext_cpu(pdfs: list[Path], *, workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds (all the pdftotext processes) over ``pdfs``."""
 
     def one(path: Path) -> int:
         return subprocess.run(["pdftotext", "-q", str(path), "-"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, check=False).returncode
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(one, pdfs))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def compare_pdf_ingest(pdfs: list[Path], *, work: Path, params: Path, workers: int,
+                       rounds: int) -> dict[str, Any]:
+    """``textmine ingest`` and ``pdftotext`` on exactly the same PDFs, back to back.
+
+    The PDFs are hard-linked into ``work/pdf-corpus``; each round ingests them into an
+    empty ``work/pdf-out`` (so with an empty cache) in a fresh interpreter, and runs
+    pdftotext over them with ``workers`` processes; the order alternates between rounds
+    so that a change in the machine's load does not favour one side.
+    """
+    corpus = work / "pdf-corpus"
+    out = work / "pdf-out"
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    corpus.mkdir(parents=True)
+    for p in pdfs:
+        try:
+            os.link(p, corpus / p.name)
+        except OSError:
+            shutil.copy2(p, corpus / p.name)
+    linked = sorted(corpus / p.name for p in pdfs)
+    rows = []
+    ours: dict[str, Any] = {}
+    for k in range(rounds):
+        def run_ours() -> None:
+            nonlocal ours
+            if out.exists():
+                shutil.rmtree(out)
+            ours = run_stage("ingest", corpus=corpus, out=out, params=params, logs=work / "logs-pdf")
+        order = ("ours", "pdftotext") if k % 2 == 0 else ("pdftotext", "ours")
+        theirs = (0.0, 0.0)
+        for side in order:
+            if side == "ours":
+                run_ours()
+            else:
+                theirs = time_pdftotext_cpu(linked, workers=workers)
+        if ours["rc"] != 0:
+            print(f"  textmine ingest FAILED on the PDF folder (see {ours['log']})")
+            return {}
+        rows.append({"round": k + 1, "order": list(order), "ours_seconds": ours["seconds"],
+                     "ours_cpu_seconds": ours["cpu_seconds"], "pdftotext_seconds": theirs[0],
+                     "pdftotext_cpu_seconds": theirs[1], "load": os.getloadavg()[0]})
+    docs = pd.read_parquet(out / "ingest" / "documents.parquet", columns=["n_pages", "n_ocr_pages"])
+    return {
+        "corpus": str(corpus),
+        "out": str(out),
+        "files": len(linked),
+        "pages": int(docs["n_pages"].sum()),
+        "ocr_pages": int(docs["n_ocr_pages"].sum()),
+        "workers": workers,
+        "rounds": rows,
+        "command": ours["command"],
+    }
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -262,6 +330,8 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     missing = [s for s in STAGES if s not in stages]
     if missing:
         print(f"  stages not built yet (skipped): {', '.join(missing)}")
+    if args.pdf_only:
+        stages = ["ingest"]  # for the list of readable PDFs
 
     full = run_pipeline(stages, corpus=corpus, out=out, params=params, logs=work / "logs-full", label="full")
 
@@ -284,7 +354,19 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     workers = args.workers or os.cpu_count() or 1
     pdf_list = work / "pdfs.txt"
     pdf_list.write_text("".join(f"{p.name}\n" for p in pdfs), encoding="utf-8")
-    pdftotext_s = time_pdftotext(pdfs, workers=workers) if pdfs and not args.no_pdftotext else None
+    pdftotext_s = None
+    if pdfs and not args.no_pdftotext and not args.pdf_only:
+        pdftotext_s = time_pdftotext(pdfs, workers=workers)
+    pdf_cmp: dict[str, Any] = {}
+    if pdfs and not args.no_pdftotext:
+        print(f"  ingestion and pdftotext on the same {len(pdfs)} PDFs, {args.pdf_rounds} round(s)", flush=True)
+        pdf_cmp = compare_pdf_ingest(pdfs, work=work, params=params, workers=workers, rounds=args.pdf_rounds)
+    if args.pdf_only:
+        result = {"n_responses": n, "machine": machine_note(), "workers": workers, "params": str(params),
+                  "pdf_comparison": pdf_cmp, "pdf_list": str(pdf_list)}
+        report_pdf_comparison(pdf_cmp, n=n, pdf_list=pdf_list)
+        (out_root / f"results-{n}-pdf.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return result
 
     new_file = generate_corpus.add_response(corpus, n, seed=args.seed)
     print(f"  added {new_file.name}; re-running on the same output folder", flush=True)
@@ -305,6 +387,7 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         "pdf_pages": pdf_pages,
         "pdftotext_seconds": pdftotext_s,
         "pdf_list": str(pdf_list),
+        "pdf_comparison": pdf_cmp,
         "full": full,
         "incremental": incr,
         "added": new_file.name,
@@ -357,6 +440,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
             print(f"  reproduce pdftotext: cd {r['corpus']} && time xargs -a {r['pdf_list']} "
                   f"-P {r['workers']} -I{{}} pdftotext -q {{}} - >/dev/null")
         print(f"  reproduce ingestion: {ingest['command']}")
+    if r.get("pdf_comparison"):
+        report_pdf_comparison(r["pdf_comparison"], n=r["n_responses"], pdf_list=Path(r["pdf_list"]))
     print(f"\nincremental re-run after adding {r['added']}: {total_incr:.1f} s = "
           f"{100 * total_incr / total:.1f}% of the full run ({total:.1f} s); in CPU time "
           f"{cpu_incr:.1f} s = {100 * cpu_incr / cpu_full:.1f}% of {cpu_full:.1f} s")
@@ -365,6 +450,40 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         print(f"    {s['stage']:<10} {s['seconds']:7.1f} s, {s['cpu_seconds']:7.1f} s CPU ({kind})")
     print(f"  reproduce: the same `run.py` command (it re-runs the stages above after "
           f"generate_corpus.add_response(corpus, {r['n_responses']}))")
+
+
+def report_pdf_comparison(c: dict[str, Any], *, n: int, pdf_list: Path) -> None:
+    """Print the same-PDFs comparison: every round, then the medians of the ratios."""
+    if not c or not c.get("rounds"):
+        return
+    pages = c["pages"]
+    print(f"\ningestion vs pdftotext on the same {c['files']} PDFs ({pages} pages"
+          + (f", {c['ocr_pages']} of them OCRed" if c["ocr_pages"] else "")
+          + f"), {c['workers']} workers / parallel processes, back to back (interpreter start-up included):")
+    print(f"{'round':<6} {'order':<18} {'ours wall':>9} {'ours cpu':>9} {'pdftotext wall':>14} "
+          f"{'pdftotext cpu':>13} {'ratio wall':>10} {'ratio cpu':>9} {'load':>5}")
+    wall_ratios, cpu_ratios = [], []
+    for row in c["rounds"]:
+        rw = row["pdftotext_seconds"] / row["ours_seconds"]
+        rc = row["pdftotext_cpu_seconds"] / row["ours_cpu_seconds"] if row["ours_cpu_seconds"] else float("nan")
+        wall_ratios.append(rw)
+        cpu_ratios.append(rc)
+        first = "ours first" if row["order"][0] == "ours" else "pdftotext first"
+        print(f"{row['round']:<6} {first:<18} {row['ours_seconds']:8.1f}s {row['ours_cpu_seconds']:8.1f}s "
+              f"{row['pdftotext_seconds']:13.1f}s {row['pdftotext_cpu_seconds']:12.1f}s {rw:10.2f} {rc:9.2f} "
+              f"{row['load']:5.1f}")
+    best = min(c["rounds"], key=lambda row: row["ours_seconds"])
+    mw, mc = statistics.median(wall_ratios), statistics.median(cpu_ratios)
+    print(f"median ratio (our pages/s / pdftotext's): wall {mw:.2f}, CPU {mc:.2f}; "
+          f"ours {pages / best['ours_seconds']:.0f} pages/s wall, "
+          f"{pages / min(r['ours_cpu_seconds'] for r in c['rounds']):.0f} pages per CPU second "
+          f"(best round); pdftotext {pages / min(r['pdftotext_seconds'] for r in c['rounds']):.0f} and "
+          f"{pages / min(r['pdftotext_cpu_seconds'] for r in c['rounds']):.0f}")
+    print(f"  reproduce ours: rm -rf {c['out']} && /usr/bin/time -f '%e s wall, %U+%S s CPU' "
+          f".venv/bin/{c['command']}")
+    print(f"  reproduce pdftotext: cd {c['corpus']} && /usr/bin/time -f '%e s wall, %U+%S s CPU' "
+          f"xargs -a {pdf_list} -P {c['workers']} -I{{}} pdftotext -q {{}} - >/dev/null")
+    print(f"  reproduce both: .venv/bin/python benchmarks/run.py --sizes {n} --pdf-only --workers {c['workers']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,6 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hard-share", type=float, default=0.01,
                     help="share of broken files in the corpus (default 0.01)")
     ap.add_argument("--no-pdftotext", action="store_true", help="skip the pdftotext yardstick")
+    ap.add_argument("--pdf-rounds", type=int, default=3,
+                    help="rounds of the same-PDFs comparison with pdftotext (default 3; the median is printed)")
+    ap.add_argument("--pdf-only", action="store_true",
+                    help="run only ingestion (for the list of PDFs) and the same-PDFs comparison with pdftotext")
     args = ap.parse_args(argv)
     if shutil.which("pdftotext") is None and not args.no_pdftotext:
         print("pdftotext not found (Debian package poppler-utils); use --no-pdftotext", file=sys.stderr)

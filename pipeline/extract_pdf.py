@@ -16,10 +16,13 @@ Scanned pages (almost no text, an image) are rendered by PDFium and read by Tess
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import os
 import re
 import unicodedata
+from ctypes import CFUNCTYPE, byref, c_double, c_float, c_int, c_uint, c_void_p, cast
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,10 +107,10 @@ def extract_pdf(path: Path, *, ocr: OcrSettings, max_pages: int) -> PdfResult:
                 textpage = page.get_textpage()
                 try:
                     lines = _page_lines(textpage, pdfium_c)
+                    if lines and is_rtl_text(" ".join(ln.text for ln in lines)):
+                        lines = _rtl_lines(path, i, page, pdfium_c, textpage=textpage) or lines
                 finally:
                     textpage.close()
-                if lines and is_rtl_text(" ".join(ln.text for ln in lines)):
-                    lines = _rtl_lines(path, i, page, pdfium_c) or lines
                 n_chars = sum(len(ln.text.strip()) for ln in lines)
                 if n_chars < ocr.min_chars_per_page and _has_image(page, pdfium_c):
                     if ocr.enabled and ocr_done < ocr.max_pages:
@@ -148,6 +151,12 @@ def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
     raw = textpage.get_text_range()
     n_chars = textpage.count_chars()
     tp = textpage.raw
+    # The raw PDFium calls with reused out-parameters: pypdfium2's helpers allocate four
+    # ctypes doubles per call, which costs more than the call itself on every line.
+    fns = _text_functions(pdfium_c)
+    page = cast(tp, c_void_p)
+    font_size = fns.font_size
+    charbox = _charbox_reader(tp, pdfium_c)
     lines: list[Line] = []
     pos = 0
     for part in raw.split("\r\n"):
@@ -159,23 +168,25 @@ def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
         last = min(end - 1 - (len(part) - len(part.rstrip())), n_chars - 1)
         if first > last:
             continue
-        b1 = textpage.get_charbox(first)
-        b2 = textpage.get_charbox(last)
+        b1 = charbox(first)
+        b2 = charbox(last)
         # The median of three characters: a leading footnote number or a trailing
         # superscript must not set the size of the line.
-        size = sorted(pdfium_c.FPDFText_GetFontSize(tp, k) for k in (first, (first + last) // 2, last))[1]
+        size = sorted((font_size(page, first), font_size(page, (first + last) // 2), font_size(page, last)))[1]
         drop: set[int] = set()
-        for m in _MARKER.finditer(part):
-            idx = start + m.start()
-            if idx < n_chars and pdfium_c.FPDFText_GetFontSize(tp, idx) < 0.8 * size:
-                drop.update(range(m.start(), m.end()))
-        for m in _CJK_SPACE.finditer(part):
-            idx = start + m.start()
-            if 0 < idx < n_chars - 1 and pdfium_c.FPDFText_IsGenerated(tp, idx) == 1:
-                # A narrow gap is a font change; a wide one separates table cells.
-                gap = textpage.get_charbox(idx + 1)[0] - textpage.get_charbox(idx - 1)[2]
-                if abs(gap) < 0.6 * size:
-                    drop.add(m.start())
+        if _HAS_DIGIT.search(part):
+            for m in _MARKER.finditer(part):
+                idx = start + m.start()
+                if idx < n_chars and font_size(page, idx) < 0.8 * size:
+                    drop.update(range(m.start(), m.end()))
+        if " " in part:
+            for m in _CJK_SPACE.finditer(part):
+                idx = start + m.start()
+                if 0 < idx < n_chars - 1 and fns.is_generated(page, idx) == 1:
+                    # A narrow gap is a font change; a wide one separates table cells.
+                    gap = charbox(idx + 1)[0] - charbox(idx - 1)[2]
+                    if abs(gap) < 0.6 * size:
+                        drop.add(m.start())
         if drop:
             part = "".join(ch for i, ch in enumerate(part) if i not in drop)
         # PDFium marks a hyphen it found at a line end with U+0002 or joins the two
@@ -186,9 +197,68 @@ def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
     return [ln for ln in lines if ln.text]
 
 
+_HAS_DIGIT = re.compile(r"\d")
+
+
+class _TextFunctions:
+    """PDFium's per-character text functions, called without ctypes argument checks.
+
+    pypdfium2 declares ``argtypes``, so every call converts and checks its arguments:
+    half the cost of a call that runs for every glyph of a page. These are the same C
+    functions with only the return type declared; they must be called with a
+    ``c_void_p`` text page, Python ints and ``byref`` out-parameters, as below.
+    """
+
+    def __init__(self, pdfium_c) -> None:  # noqa: ANN001
+        def bare(fn, restype):  # noqa: ANN001, ANN202
+            f = CFUNCTYPE(restype)(cast(fn, c_void_p).value)
+            f.argtypes = None
+            return f
+
+        self.unicode = bare(pdfium_c.FPDFText_GetUnicode, c_uint)
+        self.is_generated = bare(pdfium_c.FPDFText_IsGenerated, c_int)
+        self.font_size = bare(pdfium_c.FPDFText_GetFontSize, c_double)
+        self.char_box = bare(pdfium_c.FPDFText_GetCharBox, c_int)
+        self.loose_box = bare(pdfium_c.FPDFText_GetLooseCharBox, c_int)
+
+
+_TEXT_FUNCTIONS: _TextFunctions | None = None
+
+
+def _text_functions(pdfium_c) -> _TextFunctions:  # noqa: ANN001
+    global _TEXT_FUNCTIONS
+    if _TEXT_FUNCTIONS is None:
+        _TEXT_FUNCTIONS = _TextFunctions(pdfium_c)
+    return _TEXT_FUNCTIONS
+
+
+def _charbox_reader(tp, pdfium_c):  # noqa: ANN001, ANN202
+    """``charbox(i) -> (left, bottom, right, top)`` of character i, as
+    ``PdfTextPage.get_charbox`` returns it, with one set of out-parameters."""
+    from pypdfium2 import PdfiumError
+
+    get_box = _text_functions(pdfium_c).char_box
+    page = cast(tp, c_void_p)
+    left, right, bottom, top = c_double(), c_double(), c_double(), c_double()
+    refs = (byref(left), byref(right), byref(bottom), byref(top))  # yes, l r b t
+
+    def charbox(index: int) -> tuple[float, float, float, float]:
+        if not get_box(page, index, *refs):
+            raise PdfiumError("Failed to get charbox.")
+        return left.value, bottom.value, right.value, top.value
+
+    return charbox
+
+
 # --- right-to-left pages ------------------------------------------------------------------
 
 _CID = re.compile(r"\(cid:\d+\)")
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit_class(unit: str) -> str:
+    """Bidi class of a unit (its first character's; a cell gap is right-to-left)."""
+    return "R" if unit == CELL_GAP else unicodedata.bidirectional(unit[0]) if unit else "WS"
 
 
 def _bidi_kinds(units: list[str], *, after_arabic: bool = True) -> list[str]:
@@ -199,40 +269,48 @@ def _bidi_kinds(units: list[str], *, after_arabic: bool = True) -> list[str]:
     them (W4, W5), and neutral characters are left-to-right only between two
     left-to-right neighbours (N1); everything else takes the paragraph's direction.
     """
-    raw = ["R" if u == CELL_GAP else unicodedata.bidirectional(u[0]) if u else "WS" for u in units]
+    raw = [_unit_class(u) for u in units]
     n = len(raw)
     # A line is a piece of an Arabic paragraph, so its start follows Arabic text (a
     # table cell is a paragraph of its own).
-    last_strong = "AL" if after_arabic else "R"
-    for i in range(n):  # W2: a number after Arabic letters is an Arabic number
-        if raw[i] in ("L", "R", "AL"):
-            last_strong = raw[i]
-        elif raw[i] == "EN" and last_strong == "AL":
-            raw[i] = "AN"
-    for i in range(1, n - 1):  # W4: 1,000 and 1.5 stay one number
-        if raw[i - 1] == raw[i + 1] == "EN" and raw[i] in ("CS", "ES"):
-            raw[i] = "EN"
-        elif raw[i - 1] == raw[i + 1] == "AN" and raw[i] == "CS":
-            raw[i] = "AN"
-    for i in range(n):  # W5: %, currency signs next to a number join it
-        if raw[i] == "ET" and ((i > 0 and raw[i - 1] == "EN") or (i + 1 < n and raw[i + 1] == "EN")):
-            raw[i] = "EN"
-    last_strong = "R"
-    for i in range(n):  # W7
-        if raw[i] in ("L", "R", "AL"):
-            last_strong = raw[i]
-        elif raw[i] == "EN" and last_strong == "L":
-            raw[i] = "L"
+    # The rules below only rewrite numbers and what sits next to them; most lines have
+    # none, and the passes are skipped (with the same result).
+    if "EN" in raw:
+        last_strong = "AL" if after_arabic else "R"
+        for i in range(n):  # W2: a number after Arabic letters is an Arabic number
+            if raw[i] in ("L", "R", "AL"):
+                last_strong = raw[i]
+            elif raw[i] == "EN" and last_strong == "AL":
+                raw[i] = "AN"
+    has_en = "EN" in raw
+    if has_en or "AN" in raw:
+        for i in range(1, n - 1):  # W4: 1,000 and 1.5 stay one number
+            if raw[i - 1] == raw[i + 1] == "EN" and raw[i] in ("CS", "ES"):
+                raw[i] = "EN"
+            elif raw[i - 1] == raw[i + 1] == "AN" and raw[i] == "CS":
+                raw[i] = "AN"
+        has_en = "EN" in raw
+    if has_en:
+        for i in range(n):  # W5: %, currency signs next to a number join it
+            if raw[i] == "ET" and ((i > 0 and raw[i - 1] == "EN") or (i + 1 < n and raw[i + 1] == "EN")):
+                raw[i] = "EN"
+        last_strong = "R"
+        for i in range(n):  # W7
+            if raw[i] in ("L", "R", "AL"):
+                last_strong = raw[i]
+            elif raw[i] == "EN" and last_strong == "L":
+                raw[i] = "L"
     # The visual order hides whether "ITU 2030" was one left-to-right run or a number
     # then a word; inside a run the units are still reversed here, so a number whose
     # next strong neighbour is Latin belongs to that Latin run (the common case:
     # "SDG 9", "Windows 10").
-    next_strong = "R"
-    for i in range(n - 1, -1, -1):
-        if raw[i] in ("L", "R", "AL"):
-            next_strong = raw[i]
-        elif raw[i] in ("EN", "AN") and next_strong == "L":
-            raw[i] = "L"
+    if "EN" in raw or "AN" in raw:
+        next_strong = "R"
+        for i in range(n - 1, -1, -1):
+            if raw[i] in ("L", "R", "AL"):
+                next_strong = raw[i]
+            elif raw[i] in ("EN", "AN") and next_strong == "L":
+                raw[i] = "L"
     strong = ["L" if k == "L" else "R" if k in ("R", "AL", "EN", "AN") else None for k in raw]
     out = list(strong)
     i = 0
@@ -281,88 +359,169 @@ def logical_rtl(units: list[str], *, after_arabic: bool = True) -> str:
 CELL_GAP = "\u2003"  # an em space stands for a gap between table cells
 
 
-def _visual_units(chars: list[dict], *, drop_superscripts: bool, infer_spaces: bool = True) -> list[str]:
+class Glyph:
+    """One glyph of a right-to-left page, in pdfplumber's top-down coordinates.
+
+    A small slotted record instead of pdfplumber's dicts: a page has a couple of
+    thousand glyphs and every step below looks at each of them several times.
+    ``size`` is 0.0 when unknown; ``plain`` is the text without pdfplumber's
+    ``(cid:N)`` placeholders.
+    """
+
+    __slots__ = ("text", "x0", "x1", "top", "bottom", "size", "mid", "centre", "combining", "plain")
+
+    def __init__(self, text: str, x0: float, x1: float, top: float, bottom: float, size: float,
+                 combining: bool | None = None, plain: str | None = None) -> None:
+        self.text = text
+        self.x0 = x0
+        self.x1 = x1
+        self.top = top
+        self.bottom = bottom
+        self.size = size
+        self.mid = (top + bottom) / 2
+        self.centre = (x0 + x1) / 2
+        # ``combining`` and ``plain`` depend on the text alone; a caller that makes many
+        # glyphs of the same text passes them in.
+        self.combining = (bool(text) and unicodedata.combining(text[0]) != 0) if combining is None else combining
+        self.plain = (_CID.sub("", text) if "(cid:" in text else text) if plain is None else plain
+
+    @classmethod
+    def from_dict(cls, c: dict) -> Glyph:
+        """A glyph from a pdfplumber character dict."""
+        return cls(c.get("text") or "", float(c["x0"]), float(c["x1"]), float(c["top"]), float(c["bottom"]),
+                   float(c.get("size") or 0))
+
+
+def _visual_units(chars: list[Glyph], *, drop_superscripts: bool, infer_spaces: bool = True) -> list[str]:
     """Glyph texts of one line left to right, with a space where the gap is a word gap.
 
     A gap of several em is a gap between table cells (:data:`CELL_GAP`). Superscript
     digits (footnote markers) are dropped from body lines.
     """
-    body = sorted(float(c.get("size") or 0) for c in chars)
+    body = sorted([c.size for c in chars])
     size = body[len(body) // 2] or 10.0
     units: list[str] = []
     right_edge: float | None = None
-
-    def centre(c: dict) -> float:
-        return (float(c["x0"]) + float(c["x1"])) / 2
-
-    marks = [c for c in chars if c.get("text") and unicodedata.combining(c["text"][0])]
+    marks = [c for c in chars if c.combining]
     # By centre: the zero-width half of a split ligature sorts inside its glyph.
-    bases = sorted((c for c in chars if not (c.get("text") and unicodedata.combining(c["text"][0]))), key=centre)
+    bases = sorted([c for c in chars if not c.combining], key=_by_centre) if marks else sorted(chars, key=_by_centre)
     # A vowel mark belongs to the letter under its centre; in visual order it goes just
     # before that letter, so that reversing puts it right after it.
     on: dict[int, str] = {}
-    letters = [k for k, c in enumerate(bases) if _CID.sub("", c.get("text") or "").strip()]
-    for m in marks:
-        if not letters:
-            break
-        mc = centre(m)
-        k = min(letters, key=lambda k: 0 if float(bases[k]["x0"]) <= mc <= float(bases[k]["x1"])
-                else abs(centre(bases[k]) - mc))
-        on[k] = on.get(k, "") + m["text"]
+    if marks:
+        letters = [k for k, c in enumerate(bases) if c.plain.strip()]
+        for m in marks:
+            if not letters:
+                break
+            mc = m.centre
+            k = min(letters, key=lambda k: 0 if bases[k].x0 <= mc <= bases[k].x1 else abs(bases[k].centre - mc))
+            on[k] = on.get(k, "") + m.text
+    small = 0.8 * size
+    cell_gap = 2.5 * size
+    word_gap = 0.2 * size
     for k, ch in enumerate(bases):
-        text = _CID.sub("", ch.get("text") or "")
+        text = ch.plain
+        x1 = ch.x1
         if not text:
             # A kashida or other unmapped glyph still fills the gap.
-            right_edge = max(right_edge or 0.0, float(ch["x1"]))
+            edge = right_edge or 0.0
+            right_edge = x1 if x1 > edge else edge
             continue
-        if k in on:
-            text = text + on[k] if not is_rtl_text(text) else on[k] + text
-        if drop_superscripts and text.isdigit() and float(ch.get("size") or size) < 0.8 * size:
+        marked = k in on
+        if marked:
+            text = text + on[k] if not _glyph_is_rtl(text) else on[k] + text
+        if drop_superscripts and text.isdigit() and (ch.size or size) < small:
             continue
-        if right_edge is not None and not text.isspace() and units and not units[-1].isspace():
-            gap = float(ch["x0"]) - right_edge
-            if gap > 2.5 * size:
+        if right_edge is not None and units and not text.isspace() and not units[-1].isspace():
+            gap = ch.x0 - right_edge
+            if gap > cell_gap:
                 units.append(CELL_GAP)
-            elif gap > 0.2 * size and infer_spaces:
+            elif gap > word_gap and infer_spaces:
                 units.append(" ")
-        if k in on and is_rtl_text(text):
+        if marked and _glyph_is_rtl(text):
             # Emit the letter and its marks as separate units so reversal puts
             # the marks after the letter.
-            units.extend(list(text))
+            units.extend(text)
         else:
             units.append(text)
-        right_edge = max(right_edge or 0.0, float(ch["x1"]))
+        edge = right_edge or 0.0
+        right_edge = x1 if x1 > edge else edge
     return units
 
 
-def _rtl_lines(path: Path, index: int, page, pdfium_c) -> list[Line]:  # noqa: ANN001
+# A glyph's text (with its marks) is one of a few hundred strings per font.
+_glyph_is_rtl = functools.lru_cache(maxsize=4096)(is_rtl_text)
+
+
+_by_centre = operator.attrgetter("centre")
+_by_mid = operator.attrgetter("mid")
+
+
+def _rtl_lines(path: Path, index: int, page, pdfium_c, *, textpage=None) -> list[Line]:  # noqa: ANN001
     """A right-to-left page's lines from PDFium's glyphs (fast), or from pdfplumber's
-    when the page has ruled lines (a table, whose cells pdfplumber can find)."""
+    when the page has drawn shapes that are no simple ruled grid (pdfplumber's table
+    finder reads them). ``textpage``: the page's open text page, if the caller has one."""
     height = float(page.get_size()[1])
-    bounds = [obj.get_bounds() for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)]
+    bounds = _path_bounds(page, pdfium_c)
     rows = _grid_rows(bounds, height) if len(bounds) >= 4 else []
     if len(bounds) >= 4 and not rows:
         return rtl_page_lines(path, index)  # drawn shapes that are no simple grid
-    textpage = page.get_textpage()
-    try:
+    if textpage is None:
+        own = page.get_textpage()
+        try:
+            chars = _pdfium_chars(own, pdfium_c, height)
+        finally:
+            own.close()
+    else:
         chars = _pdfium_chars(textpage, pdfium_c, height)
-    finally:
-        textpage.close()
-    sizes = sorted(float(c["size"]) for c in chars if not c["text"].isspace())
+    sizes = sorted([c.size for c in chars if not c.text.isspace()])
     if not sizes:
         return []
     typical = sizes[len(sizes) // 2]
     lines: list[Line] = []
     if rows:
         grid = _Grid(rows)
-        inside = {id(c) for c in chars for r in rows if _in_box(c, r.bbox)}
-        lines.extend(_table_rows(grid, [c for c in chars if id(c) in inside], height, typical))
-        chars = [c for c in chars if id(c) not in inside]
+        inside = _inside_any(chars, [r.bbox for r in rows])
+        lines.extend(_table_rows(grid, [c for c, i in zip(chars, inside, strict=True) if i], height, typical))
+        chars = [c for c, i in zip(chars, inside, strict=True) if not i]
     lines.extend(_band_lines(chars, height, typical))
     for ln in lines:
         ln.text = _balance_brackets(ln.text)
     lines.sort(key=lambda ln: -ln.top)
     return lines
+
+
+def _path_bounds(page, pdfium_c) -> list[tuple[float, float, float, float]]:  # noqa: ANN001
+    """Bounds (left, bottom, right, top) of the page's path objects, and of those one
+    Form XObject deep: ``page.get_objects(filter=[PATH], max_depth=2)`` without a
+    Python wrapper per object (a ruled page has hundreds of strokes)."""
+    from pypdfium2 import PdfiumError
+
+    path_type = pdfium_c.FPDF_PAGEOBJ_PATH
+    form_type = pdfium_c.FPDF_PAGEOBJ_FORM
+    get_type = pdfium_c.FPDFPageObj_GetType
+    get_bounds = pdfium_c.FPDFPageObj_GetBounds
+    left, bottom, right, top = c_float(), c_float(), c_float(), c_float()
+    out: list[tuple[float, float, float, float]] = []
+
+    def walk(count, get, parent, descend: bool) -> None:  # noqa: ANN001
+        n = count(parent)
+        if n < 0:
+            raise PdfiumError("Failed to get number of pageobjects.")
+        for i in range(n):
+            obj = get(parent, i)
+            if not obj:
+                raise PdfiumError("Failed to get pageobject.")
+            kind = get_type(obj)
+            if kind == path_type:
+                if not get_bounds(obj, left, bottom, right, top):
+                    raise PdfiumError("Failed to locate pageobject.")
+                out.append((left.value, bottom.value, right.value, top.value))
+            elif kind == form_type and descend:
+                walk(pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj, False)
+
+    walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, page.raw, True)
+    return out
 
 
 @dataclass
@@ -376,10 +535,20 @@ class _Grid:
     rows: list[_Row]
 
 
-def _in_box(c: dict, box: tuple[float, float, float, float]) -> bool:
-    x0, top, x1, bottom = box
-    return (x0 - 1 <= float(c["x0"]) and float(c["x1"]) <= x1 + 1
-            and top - 1 <= (float(c["top"]) + float(c["bottom"])) / 2 <= bottom + 1)
+def _inside_any(chars: list[Glyph], boxes: list[tuple[float, float, float, float]]) -> list[bool]:
+    """Per glyph: its box lies within one of ``boxes`` (x0, top, x1, bottom), with a
+    point of slack, by its horizontal extent and its vertical centre."""
+    import numpy as np
+
+    if not chars:
+        return []
+    x0 = np.fromiter((c.x0 for c in chars), float, len(chars))
+    x1 = np.fromiter((c.x1 for c in chars), float, len(chars))
+    mid = np.fromiter((c.mid for c in chars), float, len(chars))
+    hit = np.zeros(len(chars), bool)
+    for bx0, btop, bx1, bbottom in boxes:
+        hit |= (bx0 - 1 <= x0) & (x1 <= bx1 + 1) & (btop - 1 <= mid) & (mid <= bbottom + 1)
+    return hit.tolist()
 
 
 def _grid_rows(bounds: list[tuple[float, float, float, float]], height: float) -> list[_Row]:
@@ -446,26 +615,44 @@ def _balance_brackets(text: str) -> str:
     return "".join(out)
 
 
-def _pdfium_chars(textpage, pdfium_c, height: float) -> list[dict]:  # noqa: ANN001
-    """Glyphs of a page as pdfplumber-style dicts (top-down coordinates, loose boxes).
+def _pdfium_chars(textpage, pdfium_c, height: float) -> list[Glyph]:  # noqa: ANN001
+    """Glyphs of a page in pdfplumber's top-down coordinates, with loose boxes.
 
     Loose boxes span the font's descent, so the glyphs of a line share their bottom
     (tops vary with the letters); spaces PDFium invented are left out (word gaps are
     measured instead, as for pdfplumber's glyphs).
     """
-    tp = textpage.raw
+    from pypdfium2 import PdfiumError
+
+    tp = cast(textpage.raw, c_void_p)
+    # The bare calls with one reused rectangle: this loop runs for every glyph of every
+    # Arabic page, and pypdfium2's get_charbox allocates a rectangle per call.
+    fns = _text_functions(pdfium_c)
+    get_unicode, is_generated, loose_box, font_size = fns.unicode, fns.is_generated, fns.loose_box, fns.font_size
+    rect = pdfium_c.FS_RECTF()
+    rect_ref = byref(rect)
     chars = []
+    kinds: dict[int, tuple[str, bool, str]] = {}  # code -> text, combining, plain
     for i in range(textpage.count_chars()):
-        code = pdfium_c.FPDFText_GetUnicode(tp, i)
-        if code in (10, 13) or pdfium_c.FPDFText_IsGenerated(tp, i) == 1:
+        code = get_unicode(tp, i)
+        # PDFium generates spaces, CR and LF only (no other character is marked
+        # generated), so the call is needed for spaces alone.
+        if code == 10 or code == 13 or (code == 32 and is_generated(tp, i) == 1):
             continue
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        if not loose_box(tp, i, rect_ref):
+            raise PdfiumError("Failed to get charbox.")
+        left, right = rect.left, rect.right
         if code == 32 and right - left < 0.5:
             continue  # a zero-width "space" PDFium places inside justified Arabic words
         # U+0002 here is a glyph without a Unicode value (a kashida stretching a
         # justified word): it fills the gap but is no text, like pdfplumber's "(cid:N)".
-        chars.append({"text": "(cid:2)" if code == 2 else chr(code), "x0": left, "x1": right, "top": height - top,
-                      "bottom": height - bottom, "size": pdfium_c.FPDFText_GetFontSize(tp, i)})
+        kind = kinds.get(code)
+        if kind is None:
+            text = "(cid:2)" if code == 2 else chr(code)
+            g = Glyph(text, 0.0, 0.0, 0.0, 0.0, 0.0)
+            kind = kinds[code] = (text, g.combining, g.plain)
+        chars.append(Glyph(kind[0], left, right, height - rect.top, height - rect.bottom, font_size(tp, i),
+                           kind[1], kind[2]))
     return chars
 
 
@@ -483,88 +670,108 @@ def rtl_page_lines(path: Path, page_index: int) -> list[Line]:
     with pdfplumber.open(str(path)) as pdf:
         page = pdf.pages[page_index]
         height = float(page.height)
-        chars = [c for c in page.chars if c.get("text")]
+        chars = [Glyph.from_dict(c) for c in page.chars if c.get("text")]
         try:
             tables = [t for t in page.find_tables() if len(t.rows) > 1]
         except Exception:  # noqa: BLE001 - a table finder failure only costs the table layout
             tables = []
     if not chars:
         return []
-    sizes = sorted(float(c.get("size") or 0) for c in chars)
+    sizes = sorted([c.size for c in chars])
     typical = sizes[len(sizes) // 2]
     lines: list[Line] = []
     for table in tables:
         x0, top, x1, bottom = table.bbox
-        inside = {id(c) for c in chars if x0 - 1 <= float(c["x0"]) and float(c["x1"]) <= x1 + 1
-                  and top - 1 <= float(c["top"]) and float(c["bottom"]) <= bottom + 1}
-        if not inside:
+        inside = [x0 - 1 <= c.x0 and c.x1 <= x1 + 1 and top - 1 <= c.top and c.bottom <= bottom + 1
+                  for c in chars]
+        if not any(inside):
             continue
-        lines.extend(_table_rows(table, [c for c in chars if id(c) in inside], height, typical))
-        chars = [c for c in chars if id(c) not in inside]
+        lines.extend(_table_rows(table, [c for c, i in zip(chars, inside, strict=True) if i], height, typical))
+        chars = [c for c, i in zip(chars, inside, strict=True) if not i]
     lines.extend(_band_lines(chars, height, typical))
     lines.sort(key=lambda ln: -ln.top)
     return [ln for ln in lines if ln.text]
 
 
-def _band_lines(chars: list[dict], height: float, typical: float, *, in_cell: bool = False,
+def _band_lines(chars: list[Glyph], height: float, typical: float, *, in_cell: bool = False,
                 infer_spaces: bool = True) -> list[Line]:
     """Group glyphs into lines by their tops and read each line in logical order.
 
     Vowel marks and superscripts, which sit off the line, join the line that has a
     glyph under them (or else the nearest).
     """
-    def is_main(c: dict) -> bool:
-        return not unicodedata.combining(c["text"][0]) and float(c.get("size") or 0) >= 0.6 * typical
-
-    main = [c for c in chars if is_main(c)]
-    bands: list[dict] = []
-    # A glyph whose vertical centre falls inside the current line's box joins it; glyph
-    # boxes of one line differ (ascenders, descenders) but their centres stay inside.
-    for c in sorted(main, key=lambda c: (float(c["top"]) + float(c["bottom"])) / 2):
-        mid = (float(c["top"]) + float(c["bottom"])) / 2
-        if bands and mid <= bands[-1]["bottom"]:
-            bands[-1]["chars"].append(c)
+    floor = 0.6 * typical
+    is_main = [not c.combining and c.size >= floor for c in chars]
+    # Each band: [top, bottom, glyphs]. A glyph whose vertical centre falls inside the
+    # current line's box joins it; glyph boxes of one line differ (ascenders,
+    # descenders) but their centres stay inside.
+    bands: list[list] = []
+    for c in sorted([c for c, m in zip(chars, is_main, strict=True) if m], key=_by_mid):
+        if bands and c.mid <= bands[-1][1]:
+            bands[-1][2].append(c)
         else:
-            bands.append({"top": float(c["top"]), "bottom": float(c["bottom"]), "chars": [c]})
-    for c in chars:
-        if is_main(c) or not bands:
-            continue
-        mid = (float(c["top"]) + float(c["bottom"])) / 2
-        xc = (float(c["x0"]) + float(c["x1"])) / 2
-        # Prefer a line with a glyph under the mark, then the nearest line.
-        under = [b for b in bands if any(float(o["x0"]) <= xc <= float(o["x1"]) for o in b["chars"])]
-        best = min(under or bands, key=lambda b: 0 if b["top"] <= mid <= b["bottom"]
-                   else min(abs(mid - b["top"]), abs(mid - b["bottom"])))
-        best["chars"].append(c)
+            bands.append([c.top, c.bottom, [c]])
+    if bands and not all(is_main):
+        for c, m in zip(chars, is_main, strict=True):
+            if not m:
+                _attach_mark(c, bands)
     lines = []
-    for band in bands:
-        band_sizes = sorted(float(c.get("size") or 0) for c in band["chars"])
-        is_body = band_sizes[len(band_sizes) // 2] >= 0.88 * typical
-        units = _visual_units(band["chars"], drop_superscripts=is_body, infer_spaces=infer_spaces)
+    body_floor = 0.88 * typical
+    for top, bottom, band in bands:
+        band_sizes = sorted([c.size for c in band])
+        is_body = band_sizes[len(band_sizes) // 2] >= body_floor
+        units = _visual_units(band, drop_superscripts=is_body, infer_spaces=infer_spaces)
         text = "".join(units).replace(CELL_GAP, " ")
         if not text.strip():
             continue
         if is_rtl_text(text):
             text = logical_rtl(units, after_arabic=not in_cell)
-        size_list = sorted(float(c.get("size") or 0) for c in band["chars"] if is_main(c)) or band_sizes
-        x0 = min(float(c["x0"]) for c in band["chars"])
-        x1 = max(float(c["x1"]) for c in band["chars"])
-        lines.append(Line(clean_chars(text).strip(), x0, x1, height - band["top"], height - band["bottom"],
+        size_list = sorted([c.size for c in band if not c.combining and c.size >= floor]) or band_sizes
+        x0 = min([c.x0 for c in band])
+        x1 = max([c.x1 for c in band])
+        lines.append(Line(clean_chars(text).strip(), x0, x1, height - top, height - bottom,
                           size_list[len(size_list) // 2]))
     return [ln for ln in lines if ln.text]
 
 
-def _table_rows(table, chars: list[dict], height: float, typical: float) -> list[Line]:  # noqa: ANN001
+def _attach_mark(c: Glyph, bands: list[list]) -> None:
+    """Put a vowel mark or superscript into the nearest band that has a glyph under it
+    (or else into the nearest band); the first such band on a tie."""
+    mid = c.mid
+    xc = c.centre
+
+    def distance(b: list) -> float:
+        top, bottom = b[0], b[1]
+        return 0 if top <= mid <= bottom else min(abs(mid - top), abs(mid - bottom))
+
+    # Nearest first (band order on ties): the first band with a glyph under the mark is
+    # the nearest of those, as a scan of all of them would find.
+    order = sorted(range(len(bands)), key=lambda i: (distance(bands[i]), i))
+    for i in order:
+        if any(o.x0 <= xc <= o.x1 for o in bands[i][2]):
+            bands[i][2].append(c)
+            return
+    bands[order[0]][2].append(c)
+
+
+def _table_rows(table, chars: list[Glyph], height: float, typical: float) -> list[Line]:  # noqa: ANN001
     """One line per table row: its cells right to left, each cell's lines joined."""
+    import numpy as np
+
     from pipeline.textnorm import join_lines
 
+    n = len(chars)
+    x0s = np.fromiter((c.x0 for c in chars), float, n)
+    x1s = np.fromiter((c.x1 for c in chars), float, n)
+    tops = np.fromiter((c.top for c in chars), float, n)
+    bottoms = np.fromiter((c.bottom for c in chars), float, n)
     rows: list[Line] = []
     for row in table.rows:
         cells = [c for c in row.cells if c is not None]
         texts = []
         for cx0, ctop, cx1, cbottom in sorted(cells, key=lambda c: -c[0]):
-            inner = [c for c in chars if cx0 - 1 <= float(c["x0"]) and float(c["x1"]) <= cx1 + 1
-                     and ctop - 1 <= float(c["top"]) and float(c["bottom"]) <= cbottom + 1]
+            hit = (cx0 - 1 <= x0s) & (x1s <= cx1 + 1) & (ctop - 1 <= tops) & (bottoms <= cbottom + 1)
+            inner = [chars[i] for i in np.flatnonzero(hit).tolist()]
             text = ""
             for ln in _band_lines(inner, height, typical, in_cell=True):
                 text = join_lines(text, ln.text)

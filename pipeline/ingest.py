@@ -11,10 +11,11 @@ the bytes, not the name) and the optional ``metadata.csv``. Writes:
 - ``pages``: the cleaned text of each page;
 - ``segments``: paragraphs with ``char_start``/``char_end`` offsets into the text.
 
-Each file is parsed in a forked child with ``ingest.timeout_s`` and ``ingest.memory_mb``
-limits (:mod:`pipeline.sandbox`), files run in parallel with results in sorted path
-order, and each file's extraction is cached under ``cache_dir`` keyed by its content
-hash, the ingest params and :data:`CODE_VERSION`.
+Each file is parsed in a forked child with ``ingest.timeout_s`` (per file) and
+``ingest.memory_mb`` limits (:mod:`pipeline.sandbox`; one long-lived child per worker,
+replaced after any failure), files run in parallel with results in sorted path order,
+and each file's extraction is cached under ``cache_dir`` keyed by its content hash,
+the ingest params and :data:`CODE_VERSION`.
 """
 
 from __future__ import annotations
@@ -208,12 +209,12 @@ def _preload(kind: str) -> None:
 
 
 def run_task(task: FileTask) -> dict[str, Any]:
-    """Extract one file in a sandboxed child; a hang or blow-up becomes a status."""
-    from pipeline.sandbox import run_limited
+    """Extract one file in this process's sandbox child; a hang or blow-up becomes a status."""
+    from pipeline.sandbox import sandbox_for
 
     _preload(task.kind)
     s = task.settings
-    out = run_limited(extract_file, task, timeout_s=s.timeout_s, memory_mb=s.memory_mb)
+    out = sandbox_for(s.memory_mb).call(extract_file, task, timeout_s=s.timeout_s)
     if out.kind == "ok":
         return out.value
     if out.kind == "timeout":
@@ -234,30 +235,18 @@ def run_task(task: FileTask) -> dict[str, Any]:
     return {"status": status, "detail": detail, "n_pages": None, "pages": [], "notes": [], "transient": True}
 
 
-def extract_files(tasks: list[FileTask]) -> list[dict[str, Any]]:
-    """Extract several files one after the other (runs inside one sandboxed child)."""
-    return [extract_file(task) for task in tasks]
-
-
 def run_batch(tasks: list[FileTask]) -> list[dict[str, Any]]:
-    """Extract a batch of small files in one sandboxed child, or each in its own.
+    """Extract a batch of files, one after the other, each under its own limits.
 
-    Forking a child costs about as much as reading a two-page PDF, so small files share
-    one child under the same limits. If the batch as a whole fails (a hang, a crash, a
-    memory blow-up), every file of it is run again alone, so the culprit gets its own
-    status and the others their text.
+    The files go to one long-lived sandboxed child per worker process
+    (:class:`pipeline.sandbox.Sandbox`): forking a child per file cost as much as
+    reading a short PDF. Each file still has its own time limit, and a file that
+    fails in any way gets a fresh child for the next one.
     """
-    from pipeline.sandbox import run_limited
-
-    if len(tasks) == 1:
-        return [run_task(tasks[0])]
-    for kind in {t.kind for t in tasks}:
+    for kind in sorted({t.kind for t in tasks}):
+        # Imported here, before the child is forked, so that a replacement child
+        # inherits them too.
         _preload(kind)
-    s = tasks[0].settings
-    out = run_limited(extract_files, tasks, timeout_s=s.timeout_s, memory_mb=s.memory_mb)
-    if out.kind == "ok":
-        return out.value
-    logger.info("a batch of %d files failed (%s); reading them one by one", len(tasks), out.message)
     return [run_task(task) for task in tasks]
 
 
@@ -297,8 +286,10 @@ def _cache_get(path: Path) -> dict[str, Any] | None:
 
 def _cache_put(path: Path, result: dict[str, Any]) -> None:
     data = json.dumps(result, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    # mtime=0 keeps the bytes identical across runs.
-    write_bytes(path, gzip.compress(data, mtime=0))
+    # mtime=0 keeps the bytes identical across runs. Level 1: this runs in the driver
+    # for every file, and level 9 took as long as extracting a page of text while
+    # saving little space on this kind of data.
+    write_bytes(path, gzip.compress(data, compresslevel=1, mtime=0))
 
 
 # --- the stage -----------------------------------------------------------------------------
@@ -442,16 +433,26 @@ def _run_all(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> dict[str
         else:
             todo.append(task)
     logger.info("ingest: %d file(s) to extract, %d from cache", len(todo), len(tasks) - len(todo))
-    # Small batches keep every worker busy on a small corpus, and fork costs low on a
-    # large one.
+    # Small batches keep every worker busy on a small corpus, and the round trips to
+    # the pool few on a large one.
     per_worker = max(1, len(todo) // max(cfg.compute.n_workers * 4, 1))
     batches = make_batches(todo, max_files=min(8, per_worker))
+    for kind in sorted({t.kind for t in todo}):
+        # Imported once here, so that forked pool workers inherit the libraries.
+        _preload(kind)
     done = map_ordered(run_batch, batches, compute=cfg.compute, desc="ingest")
-    for batch, batch_results in zip(batches, done, strict=True):
-        for task, res in zip(batch, batch_results, strict=True):
-            results[task.rel] = res
-            if not res.get("transient"):
-                _cache_put(cache_paths[task.rel], res)
+    try:
+        for batch, batch_results in zip(batches, done, strict=True):
+            for task, res in zip(batch, batch_results, strict=True):
+                results[task.rel] = res
+                if not res.get("transient"):
+                    _cache_put(cache_paths[task.rel], res)
+    finally:
+        # With one worker the files ran in this process's sandbox; its child has
+        # nothing left to do (pool workers' children end with their workers).
+        from pipeline.sandbox import close_sandboxes
+
+        close_sandboxes()
     return results
 
 
