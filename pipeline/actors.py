@@ -25,12 +25,15 @@ import logging
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline import actor_names, reuse, stakeholders
+from pipeline.cache import DocCache, cached_map, content_key, files_digest
 from pipeline.config import Config
 from pipeline.parallel import map_ordered
 from pipeline.schemas import STAKEHOLDER_TYPES
@@ -46,6 +49,18 @@ REUSE_COLUMNS = ("reuse_cluster", "doc_id", "seg_id", "kind", "shared_text", "si
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 # MinHash estimates this close to a threshold are checked on the exact shingle sets.
 _MARGIN = 0.12
+# Bump when a code change alters a document's typing or sketches for the same input. The
+# digest of the modules and data below is appended (code_version), so an edit that
+# forgets the bump still cannot serve stale cached results.
+CODE_VERSION = "actors-2026.11.27-1"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CODE_FILES = (
+    _PACKAGE_DIR / "actors.py",
+    _PACKAGE_DIR / "stakeholders.py",
+    _PACKAGE_DIR / "reuse.py",
+    _PACKAGE_DIR / "textutil.py",
+    _PACKAGE_DIR / "data" / "actors",
+)
 
 
 def _clean(value: object) -> str | None:
@@ -82,21 +97,115 @@ def _type_one(args: tuple[str, str | None]) -> stakeholders.TypeResult:
         return stakeholders.TypeResult(None, 0.0, 0.0, f"typing failed: {exc}")
 
 
-# --- stakeholder types --------------------------------------------------------------------
+# --- per-document work (typing and MinHash sketches), cached -------------------------------
 
 
-def type_documents(documents: pd.DataFrame, texts: dict[str, str], cfg: Config) -> pd.DataFrame:
-    """Stakeholder type per document: metadata when valid, else inferred; with flags."""
-    a = cfg.actors
-    doc_ids = [str(d) for d in documents["doc_id"]]
+@dataclass
+class DocWork:
+    """What the stage computes from one document alone: its inferred type, the MinHash
+    sketch of its whole text and those of its paragraphs (in ``seg_id`` order)."""
+
+    typed: stakeholders.TypeResult
+    doc_count: int
+    doc_sig: np.ndarray
+    seg_counts: np.ndarray
+    seg_sigs: np.ndarray
+
+
+# (text, organisation for typing, language, paragraph texts, num_perm, seed)
+WorkItem = tuple[str, str | None, str | None, list[str], int, int]
+
+
+def _work_one(item: WorkItem) -> DocWork:
+    text, organisation, lang, seg_texts, num_perm, seed = item
+    typed = _type_one((text, organisation))
+    counts, sigs = reuse.sketch([text], [lang], num_perm=num_perm, seed=seed)
+    if seg_texts:
+        seg_counts, seg_sigs = reuse.sketch(seg_texts, [lang] * len(seg_texts), num_perm=num_perm, seed=seed)
+    else:
+        seg_counts, seg_sigs = np.zeros(0, dtype=np.int64), np.zeros((0, num_perm), dtype=np.uint64)
+    # MinHash values are 32-bit: stored as such, a large corpus's paragraph signatures
+    # take half the memory (and cache).
+    return DocWork(typed, int(counts[0]), sigs[0].astype(np.uint32), seg_counts, seg_sigs.astype(np.uint32))
+
+
+def code_version() -> str:
+    """:data:`CODE_VERSION` plus a digest of the stage's modules and data files."""
+    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES)[:16]}"
+
+
+def _typing_organisations(documents: pd.DataFrame) -> tuple[list[str | None], list[str | None]]:
+    """Valid metadata types, and the organisation each document's typing may use."""
     meta_types = [_clean(t) for t in documents.get("stakeholder_type", pd.Series([None] * len(documents)))]
     meta_types = [t if t in STAKEHOLDER_TYPES else None for t in meta_types]
     orgs = [_clean(o) for o in documents.get("organisation", pd.Series([None] * len(documents)))]
     # The organisation name helps only where it has to decide (no valid metadata type);
     # where metadata has a type, the text alone is compared with it.
-    jobs = [(texts.get(d, ""), None if mt else org) for d, mt, org in zip(doc_ids, meta_types, orgs, strict=True)]
-    results = list(map_ordered(_type_one, jobs, compute=cfg.compute, desc="stakeholder types",
-                               chunksize=max(1, len(jobs) // 64)))
+    return meta_types, [None if mt else org for mt, org in zip(meta_types, orgs, strict=True)]
+
+
+def document_work(documents: pd.DataFrame, segments: pd.DataFrame | None, texts: dict[str, str],
+                  langs: dict[str, str], cfg: Config, *, cache_dir: Path | None = None) -> dict[str, DocWork]:
+    """Type and sketch every document in parallel, reading unchanged ones from the cache.
+
+    Args:
+        documents: the ``documents`` table.
+        segments: the ``segments`` table (paragraphs to sketch for shared passages).
+        texts: each document's text.
+        langs: each document's language.
+        cfg: the configuration (``actors.num_perm``, ``base.seed``, ``compute``).
+        cache_dir: when given, the folder of the per-document cache (e.g.
+            ``<out>/cache/actors``). The result is the same with or without it.
+
+    Returns:
+        ``doc_id`` -> :class:`DocWork`.
+    """
+    a = cfg.actors
+    doc_ids = [str(d) for d in documents["doc_id"]]
+    _, typing_org = _typing_organisations(documents)
+    paragraphs: dict[str, list[str]] = defaultdict(list)
+    if segments is not None and not segments.empty:
+        segs = segments[["doc_id", "seg_id", "text"]].copy()
+        segs["doc_id"] = segs["doc_id"].astype(str)
+        segs = segs[segs["text"].map(lambda t: isinstance(t, str))].sort_values(["doc_id", "seg_id"])
+        for d, t in zip(segs["doc_id"], segs["text"], strict=True):
+            paragraphs[d].append(t)
+    items: list[WorkItem] = [(texts.get(d, ""), org, langs.get(d), paragraphs.get(d, []), a.num_perm, cfg.base.seed)
+                             for d, org in zip(doc_ids, typing_org, strict=True)]
+    chunk = max(1, len(items) // 64)
+    results: Iterator[DocWork]
+    if cache_dir is None:
+        results = map_ordered(_work_one, items, compute=cfg.compute, desc="actors", chunksize=chunk)
+        return dict(zip(doc_ids, results, strict=True))
+    cache = DocCache(cache_dir.parent, stage=cache_dir.name, params={"num_perm": a.num_perm, "seed": cfg.base.seed},
+                     code_version=code_version())
+    keys = [content_key(d, *item[:4]) for d, item in zip(doc_ids, items, strict=True)]
+    results = cached_map(_work_one, items, keys=keys, cache=cache, compute=cfg.compute, desc="actors",
+                         chunksize=chunk)
+    out = dict(zip(doc_ids, results, strict=True))
+    cache.prune(keys)
+    return out
+
+
+# --- stakeholder types --------------------------------------------------------------------
+
+
+def type_documents(documents: pd.DataFrame, texts: dict[str, str], cfg: Config, *,
+                   inferred: Sequence[stakeholders.TypeResult] | None = None) -> pd.DataFrame:
+    """Stakeholder type per document: metadata when valid, else inferred; with flags.
+
+    ``inferred`` (one per document, in order) is the text-only typing when already
+    computed (:func:`document_work`); without it the texts are typed here.
+    """
+    a = cfg.actors
+    doc_ids = [str(d) for d in documents["doc_id"]]
+    meta_types, typing_org = _typing_organisations(documents)
+    if inferred is None:
+        jobs = [(texts.get(d, ""), org) for d, org in zip(doc_ids, typing_org, strict=True)]
+        results = list(map_ordered(_type_one, jobs, compute=cfg.compute, desc="stakeholder types",
+                                   chunksize=max(1, len(jobs) // 64)))
+    else:
+        results = list(inferred)
 
     confident = Counter(mt for mt in meta_types if mt)
     confident.update(r.stype for r, mt in zip(results, meta_types, strict=True)
@@ -236,14 +345,20 @@ def countries(documents: pd.DataFrame, segments: pd.DataFrame, entities: pd.Data
 
 
 def detect_reuse(documents: pd.DataFrame, segments: pd.DataFrame, texts: dict[str, str],
-                 langs: dict[str, str], cfg: Config) -> pd.DataFrame:
-    """Near-duplicate documents and shared passages, as rows of the ``reuse`` table."""
+                 langs: dict[str, str], cfg: Config, *, work: dict[str, DocWork] | None = None) -> pd.DataFrame:
+    """Near-duplicate documents and shared passages, as rows of the ``reuse`` table.
+
+    ``work`` holds the documents' sketches when already computed (:func:`document_work`).
+    """
     a = cfg.actors
     doc_ids = sorted(str(d) for d in documents["doc_id"])
     order = _doc_order(documents)
     rows: list[dict[str, object]] = []
 
-    _, doc_sigs = _sketch([texts.get(d, "") for d in doc_ids], [langs.get(d) for d in doc_ids], cfg)
+    if work is None:
+        work = document_work(documents, segments, texts, langs, cfg)
+    doc_sigs = (np.vstack([work[d].doc_sig for d in doc_ids]) if doc_ids
+                else np.zeros((0, a.num_perm), dtype=np.uint32))
     uf = reuse.UnionFind(len(doc_ids))
     sims: dict[tuple[int, int], float] = {}
     doc_texts = [texts.get(d, "") for d in doc_ids]
@@ -269,21 +384,10 @@ def detect_reuse(documents: pd.DataFrame, segments: pd.DataFrame, texts: dict[st
                          "reason": "original" if d == original else f"copy of {original}"})
 
     if segments is not None and not segments.empty:
-        rows.extend(_shared_passages(segments, langs, dup_of, order, cfg))
+        rows.extend(_shared_passages(segments, langs, dup_of, order, cfg, work))
     reuse_df = pd.DataFrame(rows, columns=list(REUSE_COLUMNS))
     reuse_df["seg_id"] = reuse_df["seg_id"].astype("int64")
     return reuse_df.sort_values(["reuse_cluster", "doc_id", "seg_id"]).reset_index(drop=True)
-
-
-def _sketch(texts: list[str], langs: list[str | None], cfg: Config, *, batch: int = 400
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Word counts and MinHash signatures, computed in batches on the worker processes."""
-    a = cfg.actors
-    if not texts:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, a.num_perm), dtype=np.uint64)
-    jobs = [(texts[i:i + batch], langs[i:i + batch], a.num_perm, cfg.base.seed) for i in range(0, len(texts), batch)]
-    parts = list(map_ordered(reuse.sketch_batch, jobs, compute=cfg.compute, desc="minhash"))
-    return np.concatenate([c for c, _ in parts]), np.vstack([s for _, s in parts])
 
 
 def _doc_order(documents: pd.DataFrame) -> dict[str, tuple[str, str, str]]:
@@ -303,12 +407,18 @@ def _first_paragraph(text: str, *, limit: int = 300) -> str:
 
 
 def _shared_passages(segments: pd.DataFrame, langs: dict[str, str], dup_of: dict[str, str],
-                     order: dict[str, tuple[str, str, str]], cfg: Config) -> list[dict[str, object]]:
+                     order: dict[str, tuple[str, str, str]], cfg: Config,
+                     work: dict[str, DocWork]) -> list[dict[str, object]]:
     a = cfg.actors
     segs = segments[["doc_id", "seg_id", "text"]].copy()
     segs["doc_id"] = segs["doc_id"].astype(str)
-    segs = segs[segs["text"].map(lambda t: isinstance(t, str))].sort_values(["doc_id", "seg_id"])
-    counts, all_sigs = _sketch(list(segs["text"]), [langs.get(d) for d in segs["doc_id"]], cfg)
+    segs = segs[segs["text"].map(lambda t: isinstance(t, str)) & segs["doc_id"].isin(work.keys())]
+    segs = segs.sort_values(["doc_id", "seg_id"])
+    # The same paragraphs in the same order as document_work sketched them.
+    docs_in_order = list(dict.fromkeys(segs["doc_id"]))
+    counts = np.concatenate([work[d].seg_counts for d in docs_in_order]) if docs_in_order else np.zeros(0, np.int64)
+    all_sigs = (np.vstack([work[d].seg_sigs for d in docs_in_order]) if docs_in_order
+                else np.zeros((0, a.num_perm), dtype=np.uint32))
     keep = counts >= a.min_passage_words
     sigs = all_sigs[keep]
     segs = segs[keep].reset_index(drop=True)
@@ -381,6 +491,8 @@ def resolve_actors(
     languages: pd.DataFrame,
     entities: pd.DataFrame,
     cfg: Config,
+    *,
+    cache_dir: Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type, name and place every response, and find reused text.
 
@@ -390,6 +502,8 @@ def resolve_actors(
         languages: the ``languages`` table (document rows have a null ``seg_id``).
         entities: the ``entities`` table (``org:`` and ``country:`` ids are used).
         cfg: the configuration (``actors`` section and ``base.seed``).
+        cache_dir: the per-document cache of typing and sketches (e.g.
+            ``<out>/cache/actors``); the result is the same with or without it.
 
     Returns:
         The ``actors`` table (one row per document) and the ``reuse`` table.
@@ -401,7 +515,8 @@ def resolve_actors(
     texts = _doc_texts(documents, segments)
     langs = _doc_langs(languages)
 
-    typed = type_documents(documents, texts, cfg)
+    work = document_work(documents, segments, texts, langs, cfg, cache_dir=cache_dir)
+    typed = type_documents(documents, texts, cfg, inferred=[work[str(d)].typed for d in documents["doc_id"]])
     t_type = time.perf_counter()
 
     orgs = [_clean(o) for o in documents.get("organisation", pd.Series([None] * len(documents)))]
@@ -439,8 +554,8 @@ def resolve_actors(
 
     country, country_source = countries(documents, segments, entities)
     t_names = time.perf_counter()
-    reuse_df = detect_reuse(documents, segments, texts, langs, cfg)
-    logger.info("actors timings: types %.1f s, names and countries %.1f s, reuse %.1f s",
+    reuse_df = detect_reuse(documents, segments, texts, langs, cfg, work=work)
+    logger.info("actors timings: types and sketches %.1f s, names and countries %.1f s, reuse %.1f s",
                 t_type - t0, t_names - t_type, time.perf_counter() - t_names)
 
     dup = reuse_df[reuse_df["kind"] == "near_duplicate"]

@@ -222,6 +222,33 @@ def _crash_message(desc: str, first: int, items: list[Any], exc: BaseException, 
     )
 
 
+# --- threads of the maths libraries ---------------------------------------------------------
+
+
+def limit_math_threads() -> int:
+    """One BLAS/OpenMP thread per process, unless ``OMP_NUM_THREADS`` says otherwise.
+
+    The pipeline's parallelism is its pool of worker processes (``compute.workers``);
+    OpenBLAS threads inside each process on top of it oversubscribe the cores and spin.
+    Measured on the 2-core machine, the sub-theme stability fits of one theme of a
+    1,000-response corpus took 16.2 s of CPU with OpenBLAS's default threads and 0.7 s
+    with one, with identical results. The variables are also set for child processes
+    that start a fresh interpreter.
+
+    Returns:
+        The thread limit applied.
+    """
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    limit = int(os.environ.get("OMP_NUM_THREADS") or 1)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(limit))
+    threadpool_limits(limits=limit)
+    return limit
+
+
 # --- one job beside the caller ------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ by the CLI on every table it writes and on every table it reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -122,8 +123,11 @@ SCHEMAS: dict[str, TableSchema] = {
 }
 
 
-def validate(name: str, df: pd.DataFrame) -> pd.DataFrame:
+def validate(name: str, df: pd.DataFrame, *, only: Sequence[str] | None = None) -> pd.DataFrame:
     """Check ``df`` against the contract of table ``name`` and return it unchanged.
+
+    With ``only`` (the columns a stage chose to read), required columns outside it may
+    be absent, and the key is checked on the key columns that are present.
 
     Raises:
         SchemaError: a required column is missing, a key column is null where it may
@@ -132,16 +136,18 @@ def validate(name: str, df: pd.DataFrame) -> pd.DataFrame:
     if name not in SCHEMAS:
         raise SchemaError(f"unknown table {name!r}; known tables: {', '.join(SCHEMAS)}")
     schema = SCHEMAS[name]
-    missing = [c for c in schema.required if c not in df.columns]
+    wanted = schema.required if only is None else [c for c in schema.required if c in only]
+    missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise SchemaError(f"table {name!r} lacks required columns {missing}")
-    for col in schema.key:
+    key = [c for c in schema.key if c in df.columns] if only is not None else list(schema.key)
+    for col in key:
         if col not in schema.nullable_key and df[col].isna().any():
             raise SchemaError(f"table {name!r} has nulls in key column {col!r}")
-    if len(df) and df.duplicated(list(schema.key)).any():
-        dup = df[df.duplicated(list(schema.key), keep=False)][list(schema.key)].head(3)
+    if len(df) and key == list(schema.key) and df.duplicated(key).any():
+        dup = df[df.duplicated(key, keep=False)][key].head(3)
         raise SchemaError(f"table {name!r} has duplicate keys, e.g. {dup.to_dict('records')}")
-    if name == "manifest":
+    if name == "manifest" and "status" in df.columns:
         bad = set(df["status"]) - set(MANIFEST_STATUSES)
         if bad:
             raise SchemaError(f"manifest has unknown statuses {sorted(bad)}; allowed: {MANIFEST_STATUSES}")

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +97,24 @@ def write_table(path: Path, df: pd.DataFrame, *, name: str | None = None) -> Non
         )
 
 
-def read_table(path: Path, *, name: str | None = None) -> pd.DataFrame:
-    """Read a Parquet table and validate it when ``name`` is a contract table."""
+def read_table(
+    path: Path, *, name: str | None = None, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Read a Parquet table and validate it when ``name`` is a contract table.
+
+    Args:
+        path: the Parquet file.
+        name: the contract table it holds (validated when given).
+        columns: read only these columns (a stage that needs the ids of the documents
+            need not hold their texts); the contract is checked on them.
+    """
     if not path.exists():
         raise FileNotFoundError(
             f"{path} does not exist; run the stage that writes it first (see `textmine --help`)"
         )
-    df = pq.read_table(path).to_pandas()
+    df = pq.read_table(path, columns=list(columns) if columns is not None else None).to_pandas()
     if name is not None:
-        validate(name, df)
+        validate(name, df, only=columns)
     return df
 
 

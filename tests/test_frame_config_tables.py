@@ -64,6 +64,19 @@ def test_write_table_is_byte_stable_and_round_trips(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")), "temporary files must not be left behind"
 
 
+def test_read_table_reads_only_the_columns_asked_and_checks_them(tmp_path):
+    df = pd.DataFrame({"doc_id": ["b", "a"], "page_no": [2, 1], "text": ["long", "texts"]})
+    write_table(tmp_path / "p.parquet", df, name="pages")
+    ids = read_table(tmp_path / "p.parquet", name="pages", columns=["doc_id", "page_no"])
+    assert list(ids.columns) == ["doc_id", "page_no"]
+    # The key is still checked on what was read.
+    write_table(tmp_path / "d.parquet", pd.concat([df, df]), name=None)
+    with pytest.raises(SchemaError, match="duplicate keys"):
+        read_table(tmp_path / "d.parquet", name="pages", columns=["doc_id", "page_no"])
+    with pytest.raises(SchemaError, match="nulls in key column"):
+        validate("pages", pd.DataFrame({"doc_id": [None]}), only=["doc_id"])
+
+
 def test_csv_and_xlsx_hold_no_formulas(tmp_path):
     df = pd.DataFrame(
         {"text": ['=HYPERLINK("http://x","y")', "@SUM(A1:A2)", "+1", "-2", "\tx", "plain"],
