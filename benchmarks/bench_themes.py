@@ -128,13 +128,17 @@ def theme_f1(
 
     overall, per_theme = macro(items)
     by_lang = {}
+    n_lang = {}
     for lang in sorted({lg for _, lg, _, _ in items}):
-        by_lang[lang] = macro([it for it in items if it[1] == lang])[0]
+        sub = [it for it in items if it[1] == lang]
+        by_lang[lang] = macro(sub)[0]
+        n_lang[lang] = len(sub)
     errors = [(rel, sorted(g), sorted(p)) for rel, _, g, p in items if g != p]
     return {
         "macro_f1": overall,
         "per_theme": per_theme,
         "per_lang": by_lang,
+        "n_lang": n_lang,
         "errors": errors,
         "n": len(items),
     }
@@ -203,13 +207,19 @@ def run_gold(
         f"\n== {name}: {res['n']} documents, {len(segments)} segments; stage time {dt:.1f} s, peak RSS {peak_mb():.0f} MB"
     )
     print(f"theme macro-F1 {res['macro_f1']:.3f}")
-    print("per language: " + ", ".join(f"{k} {v:.3f}" for k, v in res["per_lang"].items()))
+    print(
+        "per language (n documents): "
+        + ", ".join(f"{k} {v:.3f} (n={res['n_lang'][k]})" for k, v in res["per_lang"].items())
+    )
     print("per theme:    " + ", ".join(f"{k} {v:.3f}" for k, v in res["per_theme"].items()))
     print(
         f"sub-theme ARI between seeds {cfg.base.seed} and {cfg.base.seed + 1}: {seed_ari(themes, themes_b):.3f}"
     )
     for theme, g in subs.groupby("theme"):
-        print(f"  {theme}: k={int(g['k'].iloc[0])} stability={g['stability'].iloc[0]:.3f}")
+        print(
+            f"  {theme}: k={int(g['k'].iloc[0])} stability={g['stability'].iloc[0]:.3f}; "
+            f"{g['criterion'].iloc[0]}"
+        )
         for r in g.itertuples():
             print(f"    {r.subtheme} ({r.size}, {r.languages}): {r.label[:150]}")
     if "-v" in sys.argv:

@@ -42,23 +42,33 @@ STAGES = ("ingest", "language", "entities", "actors", "themes", "review", "summa
 REVIEWED_TABLES = ("documents", "segments", "languages", "actors", "themes", "subthemes", "entities")
 
 
-def load(out: Path, *names: str) -> dict[str, pd.DataFrame]:
-    """Read contract tables from the output folder, validated."""
-    return {n: read_table(table_path(out, TABLE_STAGE[n], n), name=n) for n in names}
+def load(out: Path, *names: str, columns: dict[str, list[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """Read contract tables from the output folder, validated (``columns``: per table,
+    the only columns to read)."""
+    columns = columns or {}
+    return {n: read_table(table_path(out, TABLE_STAGE[n], n), name=n, columns=columns.get(n)) for n in names}
 
 
-def load_available(out: Path, *, reviewed: bool = True) -> dict[str, pd.DataFrame]:
+def load_available(out: Path, *, reviewed: bool = True,
+                   drop: dict[str, tuple[str, ...]] | None = None) -> dict[str, pd.DataFrame]:
     """Read every contract table that exists under ``out`` (for summaries and evaluation).
 
-    With ``reviewed``, a table the review stage rewrote replaces the model's version.
+    With ``reviewed``, a table the review stage rewrote replaces the model's version;
+    ``drop`` names columns not to read, per table.
     """
+    import pyarrow.parquet as pq
+
+    drop = drop or {}
     tables = {}
     for name, stage in TABLE_STAGE.items():
         path = table_path(out, stage, name)
         if reviewed and name in REVIEWED_TABLES and table_path(out, "review", name).exists():
             path = table_path(out, "review", name)
         if path.exists():
-            tables[name] = read_table(path, name=name)
+            columns = None
+            if name in drop:
+                columns = [c for c in pq.read_schema(path).names if c not in drop[name]]
+            tables[name] = read_table(path, name=name, columns=columns)
     return tables
 
 
@@ -101,16 +111,21 @@ def stage_actors(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.actors import resolve_actors
 
     t = load(args.out, "documents", "segments", "languages", "entities")
-    actors, reuse = resolve_actors(t["documents"], t["segments"], t["languages"], t["entities"], cfg)
+    actors, reuse = resolve_actors(t["documents"], t["segments"], t["languages"], t["entities"], cfg,
+                                   cache_dir=args.out / "cache" / "actors")
     save(args.out, {"actors": actors, "reuse": reuse})
 
 
 def stage_themes(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.themes import fit_themes
 
-    t = load(args.out, "documents", "segments", "languages")
+    # Not the documents' texts: the segments hold what is scored.
+    t = load(args.out, "documents", "segments", "languages",
+             columns={"documents": ["doc_id"], "segments": ["doc_id", "seg_id", "text"],
+                      "languages": ["doc_id", "seg_id", "lang"]})
     corpus = Path(args.corpus or cfg.base.corpus)
-    themes, subthemes = fit_themes(t["segments"], t["languages"], t["documents"], cfg, corpus=corpus)
+    themes, subthemes = fit_themes(t["segments"], t["languages"], t["documents"], cfg, corpus=corpus,
+                                   cache_dir=args.out / "cache" / "themes")
     save(args.out, {"themes": themes, "subthemes": subthemes})
 
 
@@ -145,8 +160,11 @@ def stage_review_import(args: argparse.Namespace, cfg: Config) -> None:
 
 
 def load_for_summaries(out: Path) -> dict[str, pd.DataFrame]:
-    """The reviewed tables plus the analyst's decisions, when the review stage ran."""
-    tables = load_available(out)
+    """The reviewed tables plus the analyst's decisions, when the review stage ran.
+
+    Not the documents' whole texts: summaries quote pages and segments.
+    """
+    tables = load_available(out, drop={"documents": ("text",)})
     decisions = table_path(out, "review", "decisions")
     if decisions.exists():
         tables["decisions"] = read_table(decisions)
@@ -297,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     parallel.SHOW_PROGRESS = sys.stderr.isatty()
+    parallel.limit_math_threads()
     params = args.params or (Path("params.yaml") if Path("params.yaml").exists() else None)
     try:
         cfg = load_config(params)

@@ -120,10 +120,10 @@ class ThemesConfig:
     min_score: float = 0.15
     secondary_min_score: float = 0.35
     max_subthemes: int = 8
-    secondary_ratio: float = 0.5
+    secondary_ratio: float = 0.6
     min_seed_terms: int = 20
     idf_power: float = 0.0
-    size_power: float = 0.0
+    size_power: float = 0.25
     min_hits: int = 1
     min_evidence: float = 1.5
     short_doc_words: int = 40
@@ -135,7 +135,8 @@ class ThemesConfig:
     concept_weight: float = 0.6
     min_subtheme_size: int = 5
     min_stability: float = 0.7
-    stability_runs: int = 6
+    stability_tolerance: float = 0.5
+    stability_runs: int = 10
     stability_sample: float = 0.8
     stability_max_rows: int = 1500
     label_terms: int = 6
@@ -146,7 +147,7 @@ class ThemesConfig:
     def __post_init__(self) -> None:
         if not self.theme_set:
             raise ConfigError("themes.theme_set must name a theme folder or be 'discover'")
-        for name in ("min_score", "secondary_min_score", "secondary_ratio", "concept_weight", "min_stability", "min_density", "focus_share"):
+        for name in ("min_score", "secondary_min_score", "secondary_ratio", "concept_weight", "min_stability", "min_density", "focus_share", "stability_tolerance"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"themes.{name} must be between 0 and 1, got {getattr(self, name)!r}")
         if not 0 < self.stability_sample <= 1:

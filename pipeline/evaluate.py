@@ -21,10 +21,12 @@ What is measured, and how:
   be in that language when it is substantial: at least ``SEGMENT_MIN_CHARS`` characters
   once URLs are removed and spaces collapsed, at least half of the non-space ones
   letters (tables of figures and bare links are not text).
-* **Themes.** A document's predicted themes are its document rows (``seg_id`` null) with
-  ``score >= themes.min_score`` or ``is_primary``. Per-theme precision, recall and F1 over
-  the documents with gold themes; macro-F1 over every theme in gold or prediction; the
-  same macro-F1 per gold language.
+* **Themes.** A document's predicted themes are its document rows (``seg_id`` null) as
+  the themes stage wrote them: that stage decides which themes a document carries and
+  writes a row for each, so nothing is re-thresholded here. Per-theme precision, recall
+  and F1 over the documents with gold themes; macro-F1 over every theme in gold or
+  prediction; the same macro-F1 per gold language, with its number of documents
+  (``theme_n_<lang>`` in the summary) so that a figure over three documents reads as such.
 * **Entities.** When the gold has an ``entities`` column: per document, the set of gold
   canonical ids against the unique ``canonical_id`` of its entity rows, both restricted
   to the gazetteer classes (``country``, ``org``, ``res``, ``sdg``, ``tech``; the class
@@ -309,27 +311,24 @@ def _macro_f1(gold_sets: list[set[str]], pred_sets: list[set[str]]) -> tuple[flo
     return round(sum(v["f1"] for v in per.values()) / len(per), 4), per
 
 
-def predicted_themes(themes: pd.DataFrame, cfg: Config) -> dict[str, set[str]]:
-    """Per document, the themes its document rows carry (score >= min_score, or primary)."""
+def predicted_themes(themes: pd.DataFrame) -> dict[str, set[str]]:
+    """Per document, the themes its document rows carry, as the themes stage wrote them.
+
+    Every document row is a decided theme (primary or secondary); scores are kept for
+    readers that rank them, not re-thresholded.
+    """
     rows = _doc_rows(themes)
     if "theme" not in rows.columns:
         return {}
-    keep = pd.Series(False, index=rows.index)
-    if "score" in rows.columns:
-        keep |= pd.to_numeric(rows["score"], errors="coerce").fillna(0) >= cfg.themes.min_score
-    if "is_primary" in rows.columns:
-        keep |= rows["is_primary"].fillna(False).astype(bool)
-    if "score" not in rows.columns and "is_primary" not in rows.columns:
-        keep[:] = True
     out: dict[str, set[str]] = defaultdict(set)
-    for doc_id, theme in zip(rows.loc[keep, "doc_id"], rows.loc[keep, "theme"], strict=True):
+    for doc_id, theme in zip(rows["doc_id"], rows["theme"], strict=True):
         if not _is_null(theme):
             out[str(doc_id)].add(str(theme))
     return out
 
 
-def evaluate_themes(docs: pd.DataFrame, themes: pd.DataFrame, cfg: Config, dis: _Disagreements) -> dict[str, Any]:
-    pred = predicted_themes(themes, cfg)
+def evaluate_themes(docs: pd.DataFrame, themes: pd.DataFrame, dis: _Disagreements) -> dict[str, Any]:
+    pred = predicted_themes(themes)
     scored = docs[docs["themes"].map(lambda c: bool(_split(c)))]
     gold_sets = [set(_split(c)) for c in scored["themes"]]
     pred_sets = [pred.get(d, set()) for d in scored["doc_id"]]
@@ -436,7 +435,7 @@ def evaluate(tables: dict[str, pd.DataFrame], gold: pd.DataFrame, cfg: Config) -
             ``languages``, ``themes``, ``entities``, ``actors``; any may be missing).
         gold: the gold CSV read as strings (``source_path``, ``lang``, ``themes`` and
             optionally ``stakeholder_type``, ``entities``, ``seg_id``).
-        cfg: the pipeline configuration (``themes.min_score`` decides predicted themes).
+        cfg: the pipeline configuration.
 
     Returns:
         ``{"summary": {...flat floats...}, "languages": ..., "segment_languages": ...,
@@ -484,11 +483,12 @@ def evaluate(tables: dict[str, pd.DataFrame], gold: pd.DataFrame, cfg: Config) -
 
     themes = tables.get("themes")
     if themes is not None and "themes" in docs.columns:
-        theme_res = evaluate_themes(docs, themes, cfg, dis)
+        theme_res = evaluate_themes(docs, themes, dis)
         result["themes"] = theme_res
         _put(summary, "theme_macro_f1", theme_res["macro_f1"])
         for lang, v in theme_res["per_language"].items():
             _put(summary, f"theme_macro_f1_{lang.replace(';', '_')}", v["macro_f1"])
+            _put(summary, f"theme_n_{lang.replace(';', '_')}", v["n"])
         for theme, v in theme_res["per_theme"].items():
             _put(summary, f"theme_f1_{theme}", v["f1"])
 

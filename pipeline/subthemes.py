@@ -3,9 +3,10 @@
 Features of a segment are two L2-normalised TF-IDF blocks side by side: its seed
 concepts (language-neutral ids, so a French and a Chinese paragraph on the same point
 share features) and its own words (language-tagged stems or jieba words). The number of
-sub-themes is the largest k whose partitions agree across NMF fits on resampled segments
-(mean pairwise adjusted Rand index at least ``min_stability``); when no k is that
-stable, the most stable k, unless even that is far below (then one sub-theme). Stability
+sub-themes is the k whose NMF fits on resampled segments best reproduce the partition
+fitted on all of them (mean adjusted Rand index), the largest of those within a small tolerance of
+the best; when even the best is far below ``min_stability``, one sub-theme
+(``choose_k``). The curve and the reason are reported with the sub-themes. Stability
 runs refit NMF (from the SVD) on random subsamples drawn from ``base.seed``; the final fit
 uses all segments and the same SVD start, so another seed changes the output
 only if it changes the chosen k.
@@ -13,10 +14,9 @@ only if it changes the chosen k.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import warnings
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score
 
 from pipeline.textutil import dominant_script
+from pipeline.tokenize import fold_text, stop_words
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ class Partition:
     labels: np.ndarray  # cluster per row, 0..k-1 ordered by size (largest first)
     weights: np.ndarray  # row's weight on its own cluster
     k: int
-    stability: float  # mean pairwise ARI at the chosen k (1.0 when k == 1)
+    stability: float  # mean ARI of resampled fits vs the full fit at k (1.0 if k == 1)
     stability_by_k: dict[int, float]
     components: np.ndarray | None = None  # k x features loadings, rows in label order
+    reason: str = ""  # why this k (see ``choose_k``)
 
 
 def _identity(x: list[str]) -> list[str]:
@@ -107,9 +109,13 @@ def _assign(model: NMF, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 def stability(
     x: sp.csr_matrix, k: int, *, seed: int, runs: int, sample: float, max_rows: int
 ) -> float:
-    """Mean pairwise ARI of k-partitions fitted on random subsamples (drawn from ``seed``).
+    """How well k-partitions fitted on random subsamples (drawn from ``seed``) reproduce
+    the partition fitted on all the evaluation rows: their mean ARI against it.
 
-    Every fit labels the same evaluation rows, so the runs are comparable.
+    Comparing each subsample fit with the one partition that would be reported (rather
+    than the fits with each other) measures what a reader cares about, and depends much
+    less on which subsamples the seed happened to draw. Every fit labels the same
+    evaluation rows (all rows up to ``max_rows``).
     """
     if k <= 1:
         return 1.0
@@ -117,16 +123,53 @@ def stability(
     n = x.shape[0]
     eval_rows = np.sort(rng.choice(n, size=min(n, max_rows), replace=False))
     xe = x[eval_rows]
-    labelings = []
+    reference = _assign(_fit(xe, k, seed), xe)[0]
+    scores = []
     for r in range(runs):
-        rr = np.random.default_rng(seed + 1000 + r)
+        # Each run's stream derives from (seed, k, run): seeds 42 and 43 share no
+        # resample (``seed + r`` made neighbouring seeds reuse most of them, which
+        # flattered the ARI between seeds).
+        ss = np.random.SeedSequence([seed, k, r])
+        rr = np.random.default_rng(ss)
         fit_rows = np.sort(rr.choice(n, size=max(k + 1, int(round(sample * n))), replace=False))
         if len(fit_rows) > max_rows:
             fit_rows = np.sort(rr.choice(fit_rows, size=max_rows, replace=False))
-        model = _fit(x[fit_rows], k, seed + r)
-        labelings.append(_assign(model, xe)[0])
-    scores = [adjusted_rand_score(a, b) for a, b in itertools.combinations(labelings, 2)]
+        model = _fit(x[fit_rows], k, int(ss.generate_state(1)[0]))
+        scores.append(adjusted_rand_score(reference, _assign(model, xe)[0]))
     return float(np.mean(scores)) if scores else 1.0
+
+
+def choose_k(by_k: dict[int, float], *, min_stability: float, tolerance: float) -> tuple[int, str]:
+    """The number of sub-themes from a stability curve, and why (a sentence for the report).
+
+    The most reproducible k wins; k values whose instability (1 - stability) is at most
+    ``1 + tolerance`` times the best one's count as tied, and the largest of them is taken
+    (more detail at no loss of reproducibility). The tie is relative because the noise of
+    a mean ARI shrinks as it nears 1: 0.97 is clearly worse than 1.0, 0.75 is not clearly
+    worse than 0.76. When even the best k is far below ``min_stability`` (by more than
+    0.2), no split reproduces at all and the theme stays one group (k = 1).
+    """
+    if not by_k:
+        return 1, "too few segments to split (k = 1)"
+    best = max(by_k.values())
+    if best < min_stability - 0.2:
+        return 1, (
+            f"no k reproduces (best stability {best:.3f} < {min_stability - 0.2:.2f}): one group"
+        )
+    tied = [k for k, v in by_k.items() if 1.0 - v <= (1.0 + tolerance) * (1.0 - best) + 1e-9]
+    k = max(tied)
+    best_k = min(kk for kk, v in by_k.items() if v == best)
+    why = f"k={k}: stability {by_k[k]:.3f}"
+    if k != best_k:
+        why += f", tied with the best ({by_k[best_k]:.3f} at k={best_k}; relative tolerance {tolerance:g})"
+    else:
+        why += " is the highest"
+    others = [kk for kk in by_k if kk > k]
+    if others:
+        why += f"; larger k reproduce less (at most {max(by_k[kk] for kk in others):.3f})"
+    if by_k[k] < min_stability:
+        why += f"; below the {min_stability:g} target, read its sub-themes with care"
+    return k, why
 
 
 def cluster(
@@ -139,27 +182,29 @@ def cluster(
     runs: int,
     sample: float,
     max_rows: int,
+    tolerance: float = 0.02,
 ) -> Partition:
-    """Choose k by stability and fit the final NMF partition."""
+    """Choose k by stability (``choose_k``) and fit the final NMF partition."""
     n = x.shape[0]
     nonempty = np.asarray(x.getnnz(axis=1)).ravel() > 0
     upper = min(max_k, int(nonempty.sum()) // max(min_size, 1))
     if upper < 2 or x.shape[1] < 2:
-        return Partition(np.zeros(n, dtype=int), np.ones(n), 1, 1.0, {1: 1.0})
+        return Partition(
+            np.zeros(n, dtype=int),
+            np.ones(n),
+            1,
+            1.0,
+            {1: 1.0},
+            reason=f"too few segments to split into groups of {min_size} (k = 1)",
+        )
     by_k = {
         k: stability(x, k, seed=seed, runs=runs, sample=sample, max_rows=max_rows)
         for k in range(2, upper + 1)
     }
-    stable = [k for k, s in by_k.items() if s >= min_stability]
-    if stable:
-        k = max(stable)
-    else:
-        k = max(by_k, key=lambda kk: (by_k[kk], -kk))
-        if by_k[k] < min_stability - 0.2:
-            # No split reproduces across seeds and samples at all: report the theme as
-            # one group rather than an arbitrary partition.
-            logger.info("no k in 2..%d is stable (by k: %s): one sub-theme", upper, by_k)
-            return Partition(np.zeros(n, dtype=int), np.ones(n), 1, 1.0, by_k)
+    k, why = choose_k(by_k, min_stability=min_stability, tolerance=tolerance)
+    if k == 1:
+        logger.info("no k in 2..%d is stable (by k: %s): one sub-theme", upper, by_k)
+        return Partition(np.zeros(n, dtype=int), np.ones(n), 1, 1.0, by_k, reason=why)
     # The final fit starts from the SVD (NNDSVDA): the seed only drives the randomized
     # SVD, so other seeds give (nearly) the same partition once k is the same.
     model = _fit(x, k, seed)
@@ -175,7 +220,9 @@ def cluster(
         "k=%d chosen (stability by k: %s)", len(order), {kk: round(v, 3) for kk, v in by_k.items()}
     )
     components = model.components_[order]
-    return Partition(labels, weights, len(order), by_k.get(k, 1.0), by_k, components)
+    if len(order) < k:
+        why += f"; {k - len(order)} component(s) won no segment, {len(order)} remain"
+    return Partition(labels, weights, len(order), by_k.get(k, 1.0), by_k, components, why)
 
 
 def readable(surface: str, lang: str) -> bool:
@@ -184,6 +231,18 @@ def readable(surface: str, lang: str) -> bool:
     if want is None:
         return any(ch.isalpha() for ch in surface)
     return dominant_script(surface) == want
+
+
+def label_word(surface: str, lang: str) -> bool:
+    """A word may label a sub-theme: in its language's script, long enough to mean
+    something (two Han characters, three letters elsewhere: no "wi" and "fi" from
+    "Wi-Fi"), mostly letters, and not a stop word of the language."""
+    if not readable(surface, lang):
+        return False
+    letters = sum(ch.isalpha() for ch in surface)
+    if letters < (2 if lang == "zh" else 3) or letters < 0.5 * len(surface):
+        return False
+    return fold_text(surface, lang) not in stop_words(lang)
 
 
 def top_terms(
@@ -221,15 +280,19 @@ def top_terms(
             continue
         scored.append((share_in * (share_in - share_out + 0.05), c, key))
     scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    # The written forms of every key, gathered in one pass over the rows (a segment's
+    # surfaces may be built on each access).
+    forms_of: dict[str, Counter[str]] = defaultdict(Counter)
+    for i in rows:
+        for key, c in surfaces[i].items():  # type: ignore[union-attr]
+            forms_of[key].update(c)
     out: list[str] = []
     for _, _, key in scored:
-        forms: Counter[str] = Counter()
-        for i in rows:
-            forms.update(surfaces[i].get(key, Counter()))  # type: ignore[union-attr]
+        forms = forms_of.get(key)
         if not forms:
             continue
         word = min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        if readable(word, lang) and word not in out:
+        if label_word(word, lang) and word not in out:
             out.append(word)
         if len(out) >= n_terms:
             break

@@ -23,21 +23,22 @@ whole corpus to make themes, then inside each of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
 from pipeline.config import Config, ThemesConfig
 from pipeline.parallel import map_ordered
-from pipeline.subthemes import Partition, build_features, cluster, readable, top_terms
+from pipeline.subthemes import Partition, build_features, cluster, label_word, top_terms
 from pipeline.theme_defs import (
     DISCOVER,
     FALLBACK_THEME,
@@ -52,33 +53,118 @@ logger = logging.getLogger(__name__)
 
 _KNOWN_LANGS = {"ar", "zh", "en", "fr", "ru", "es", "pt", "de", "it", "nl"}
 _CHUNK = 25  # documents per worker task
+_LABEL_LIFT = 1.25  # a label word is this much commoner in its sub-theme than elsewhere
+# Bump when a code change alters a segment's analysis for the same input. The digest of
+# the modules and data below is appended (code_version), so an edit that forgets the
+# bump still cannot serve stale cached analyses.
+CODE_VERSION = "themes-2026.11.27-1"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CODE_FILES = (
+    _PACKAGE_DIR / "themes.py",
+    _PACKAGE_DIR / "tokenize.py",
+    _PACKAGE_DIR / "theme_defs.py",
+    _PACKAGE_DIR / "textutil.py",
+    _PACKAGE_DIR / "data" / "themes",
+)
+# Installed packages whose version changes tokens (segmentation, lemmas, stems).
+_TOKENIZER_PACKAGES = ("jieba", "pymorphy3", "pymorphy3-dicts-ru", "snowballstemmer")
 
 
-@dataclass
+_Row = tuple[str, int, str, "str | None"]  # doc_id, seg_id, text, language
+
+
 class _Seg:
-    doc_id: str
-    seg_id: int
-    lang: str
-    keys: list[str]
-    surfaces: dict[str, Counter[str]]
-    concepts: Counter[int]
+    """One segment's analysis: its tokens (match keys), their written forms and the seed
+    concepts it names.
+
+    Keys and forms are held as two joined strings and split when read: a large corpus
+    has hundreds of thousands of segments, and lists of word objects would hold gigabytes
+    where the joined text takes about the size of the text itself. Pickles (the
+    per-document cache, the workers' results) are as compact. ``surfaces`` (key ->
+    Counter of written forms, for labels) is built when asked for.
+    """
+
+    __slots__ = ("doc_id", "seg_id", "lang", "concepts", "n_keys", "_keys", "_forms")
+
+    def __init__(
+        self,
+        doc_id: str,
+        seg_id: int,
+        lang: str,
+        keys: list[str],
+        forms: list[str],
+        concepts: Counter[int],
+    ) -> None:
+        self.doc_id = doc_id
+        self.seg_id = seg_id
+        self.lang = lang
+        self.concepts = concepts
+        self.n_keys = len(keys)
+        self._keys: str | list[str] = _join(keys)
+        self._forms: str | list[str] = _join(forms)
+
+    @property
+    def keys(self) -> list[str]:
+        return _split(self._keys, self.n_keys)
+
+    @property
+    def surfaces(self) -> dict[str, Counter[str]]:
+        surf: dict[str, Counter[str]] = defaultdict(Counter)
+        for k, f in zip(self.keys, _split(self._forms, self.n_keys), strict=True):
+            surf[k][f] += 1
+        return dict(surf)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.doc_id, self.seg_id, self.lang, self.n_keys, self._keys, self._forms,
+                tuple(self.concepts.items()))
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.doc_id, self.seg_id, self.lang, self.n_keys, self._keys, self._forms, concepts = state
+        self.concepts = Counter(dict(concepts))
+
+
+def _join(words: list[str]) -> str | list[str]:
+    joined = _SEP.join(words)
+    # A word holding the separator itself (never seen) keeps the list.
+    return joined if joined.count(_SEP) == max(len(words) - 1, 0) else list(words)
+
+
+def _split(joined: str | list[str], n: int) -> list[str]:
+    if isinstance(joined, list):
+        return list(joined)
+    return joined.split(_SEP) if n else []
+
+
+_SEP = "\x1f"  # ASCII unit separator: never inside a token
 
 
 def _analyze_chunk(
-    item: tuple[list[tuple[str, int, str, str | None]], Matcher | None],
+    item: tuple[list[_Row], Matcher | None],
 ) -> list[_Seg]:
     rows, matcher = item
     out = []
     for doc_id, seg_id, text, lang in rows:
         lang_r = resolve_lang(text, lang)
         pairs, mkeys = analyze_both(text, lang_r)
-        keys = [k for k, _ in pairs]
-        surf: dict[str, Counter[str]] = defaultdict(Counter)
-        for k, s in pairs:
-            surf[k][s] += 1
         concepts = matcher.match(text, mkeys, lang_r) if matcher is not None else Counter()
-        out.append(_Seg(doc_id, seg_id, lang_r, keys, dict(surf), concepts))
+        out.append(
+            _Seg(doc_id, seg_id, lang_r, [k for k, _ in pairs], [f for _, f in pairs], concepts)
+        )
     return out
+
+
+class _Column(Sequence[Any]):
+    """``[getattr(s, attr) for s in segs]`` without building the list (read per index)."""
+
+    def __init__(self, segs: Sequence[_Seg], attr: str) -> None:
+        self._segs = segs
+        self._attr = attr
+
+    def __len__(self) -> int:
+        return len(self._segs)
+
+    def __getitem__(self, i: Any) -> Any:
+        return getattr(self._segs[i], self._attr)
 
 
 def _languages(languages: pd.DataFrame) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
@@ -98,16 +184,32 @@ def _languages(languages: pd.DataFrame) -> tuple[dict[tuple[str, int], str], dic
 
 
 def analyze_segments(
-    segments: pd.DataFrame, languages: pd.DataFrame, matcher: Matcher | None, cfg: Config
+    segments: pd.DataFrame,
+    languages: pd.DataFrame,
+    matcher: Matcher | None,
+    cfg: Config,
+    *,
+    cache_dir: Path | None = None,
 ) -> list[_Seg]:
-    """Tokenise and seed-match every segment, in parallel by document, in input order."""
+    """Tokenise and seed-match every segment, in parallel by document, in input order.
+
+    Args:
+        segments: the ``segments`` table.
+        languages: the ``languages`` table.
+        matcher: the theme set's seed matcher (``None`` in discovery mode).
+        cfg: the pipeline configuration (``compute``).
+        cache_dir: when given, the folder of this stage's per-document cache (e.g.
+            ``<out>/cache/themes``): a document whose segment texts and languages, theme
+            set and analysis code are unchanged is not tokenised again. The result is the
+            same with or without it.
+    """
     seg_lang, doc_lang = _languages(languages)
     segs = segments.sort_values(["doc_id", "seg_id"], kind="stable")
-    rows: list[tuple[str, int, str, str | None]] = []
+    docs: dict[str, list[_Row]] = {}
     for doc_id, seg_id, text in segs[["doc_id", "seg_id", "text"]].itertuples(index=False):
         doc_id, seg_id = str(doc_id), int(seg_id)
         lang = seg_lang.get((doc_id, seg_id)) or doc_lang.get(doc_id)
-        rows.append(
+        docs.setdefault(doc_id, []).append(
             (
                 doc_id,
                 seg_id,
@@ -115,26 +217,129 @@ def analyze_segments(
                 lang if lang in _KNOWN_LANGS else None,
             )
         )
-    # Chunks of whole documents keep a document's segments in one task.
-    chunks: list[list[tuple[str, int, str, str | None]]] = []
-    cur: list[tuple[str, int, str, str | None]] = []
-    docs_in = 0
-    last = None
-    for r in rows:
-        if r[0] != last:
-            docs_in += 1
-            last = r[0]
-            if docs_in > _CHUNK and cur:
-                chunks.append(cur)
-                cur, docs_in = [], 1
-        cur.append(r)
-    if cur:
-        chunks.append(cur)
-    items = [(c, matcher) for c in chunks]
-    out: list[_Seg] = []
-    for part in map_ordered(_analyze_chunk, items, compute=cfg.compute, desc="themes"):
-        out.extend(part)
-    return out
+    doc_ids = list(docs)
+    found: dict[str, list[_Seg]] = {}
+    cache = keys = None
+    if cache_dir is not None:
+        cache = DocCache(
+            cache_dir.parent,
+            stage=cache_dir.name,
+            params=cache_params(matcher),
+            code_version=code_version(),
+        )
+        keys = {d: content_key(d, [r[1:] for r in docs[d]]) for d in doc_ids}
+        for d in doc_ids:
+            hit = cache.get(keys[d])
+            if hit is not None:
+                found[d] = hit
+    todo = [d for d in doc_ids if d not in found]
+    logger.info("themes: %d documents to analyse, %d from cache", len(todo), len(found))
+    # Chunks of whole documents keep a document's segments in one task and send the
+    # matcher once per chunk rather than once per document.
+    chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+    items = [([r for d in chunk for r in docs[d]], matcher) for chunk in chunks]
+    for chunk, part in zip(
+        chunks, map_ordered(_analyze_chunk, items, compute=cfg.compute, desc="themes"), strict=True
+    ):
+        at = 0
+        for d in chunk:
+            n = len(docs[d])
+            found[d] = part[at : at + n]
+            at += n
+            if cache is not None and keys is not None:
+                cache.put(keys[d], found[d])
+    if cache is not None and keys is not None:
+        cache.prune(keys.values())
+    return [s for d in doc_ids for s in found[d]]
+
+
+def build_matcher(defs: list[ThemeDef], *, cache_dir: Path | None = None) -> Matcher:
+    """The theme set's seed matcher, kept beside the analysis cache when given one:
+    tokenising thousands of seed terms with the lemmatisers costs seconds per run."""
+    if cache_dir is None:
+        return Matcher.build(defs)
+    cache = DocCache(
+        cache_dir.parent,
+        stage=f"{cache_dir.name}-matcher",
+        params={"packages": package_versions(*_TOKENIZER_PACKAGES)},
+        code_version=code_version(),
+    )
+    key = content_key([dataclasses.asdict(t) for t in defs])
+    matcher = cache.get(key)
+    if not isinstance(matcher, Matcher):
+        matcher = Matcher.build(defs)
+        cache.put(key, matcher)
+        cache.prune([key])
+    return matcher
+
+
+def _theme_subthemes(
+    item: tuple[str, list[_Seg], list[str] | None, Config],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
+    theme, theme_segs, concept_names, cfg = item
+    return _subthemes_all(theme_segs, {theme: list(range(len(theme_segs)))}, concept_names, cfg)
+
+
+def subthemes_by_theme(
+    segs: Sequence[_Seg],
+    by_theme: dict[str, list[int]],
+    concept_names: list[str] | None,
+    cfg: Config,
+    *,
+    cache_dir: Path | None = None,
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
+    """Sub-themes of every theme: one theme per task, in parallel, as ``_subthemes_all``.
+
+    With ``cache_dir``, each theme's result is kept under a key made of its segments'
+    analyses, the themes knobs and the seed: adding a response refits only the themes
+    its paragraphs fall in (a theme's sub-themes depend on its segments alone).
+    """
+    tcfg = cfg.themes
+    themes = [
+        t
+        for t in sorted(by_theme)
+        if by_theme[t] and (t != FALLBACK_THEME or tcfg.cluster_other)
+    ]
+    items = [(t, [segs[i] for i in by_theme[t]], concept_names, cfg) for t in themes]
+    if cache_dir is None:
+        results = map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes")
+    else:
+        cache = DocCache(
+            cache_dir.parent,
+            stage=f"{cache_dir.name}-subthemes",
+            params={"themes": dataclasses.asdict(tcfg), "seed": cfg.base.seed,
+                    "concepts": concept_names},
+            code_version=code_version(_PACKAGE_DIR / "subthemes.py"),
+        )
+        keys = [content_key(t, [s.__getstate__() for s in ts]) for t, ts, _, _ in items]
+        results = cached_map(
+            _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
+        )
+    rows: list[dict[str, Any]] = []
+    seg_sub: dict[tuple[str, int, str], str] = {}
+    for theme_rows, theme_sub in results:
+        rows.extend(theme_rows)
+        seg_sub.update(theme_sub)
+    if cache_dir is not None:
+        cache.prune(keys)
+    return rows, seg_sub
+
+
+def code_version(*extra: Path) -> str:
+    """:data:`CODE_VERSION` plus a digest of the modules and data the analysis uses (and
+    of ``extra`` files)."""
+    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES, *extra)[:16]}"
+
+
+def cache_params(matcher: Matcher | None) -> dict[str, Any]:
+    """What, besides a document's segments, changes its analysis: the seed concepts
+    (the theme files, wherever they were read from) and the tokenisers' packages."""
+    concepts = (
+        None
+        if matcher is None
+        else content_key([dataclasses.asdict(c) for c in matcher.concepts])
+    )
+    return {"concepts": concepts, "packages": package_versions(*_TOKENIZER_PACKAGES)}
 
 
 def _theme_evidence(
@@ -228,6 +433,7 @@ def fit_themes(
     cfg: Config,
     *,
     corpus: Path,
+    cache_dir: Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score documents and segments against the theme set and find sub-themes.
 
@@ -237,6 +443,7 @@ def fit_themes(
         documents: the ``documents`` table (every document gets a row, even without text).
         cfg: the pipeline configuration (``themes`` and ``base.seed``).
         corpus: the corpus folder; its ``themes/`` folder overrides the package theme sets.
+        cache_dir: the per-document analysis cache (see :func:`analyze_segments`).
 
     Returns:
         ``(themes, subthemes)`` tables.
@@ -248,8 +455,8 @@ def fit_themes(
         if discover
         else load_theme_set(tcfg.theme_set, corpus=corpus, min_terms=tcfg.min_seed_terms)
     )
-    matcher = None if discover else Matcher.build(defs)
-    segs = analyze_segments(segments, languages, matcher, cfg)
+    matcher = None if discover else build_matcher(defs, cache_dir=cache_dir)
+    segs = analyze_segments(segments, languages, matcher, cfg, cache_dir=cache_dir)
     _, doc_lang = _languages(languages)
     if discover:
         return _discover(segs, documents, doc_lang, cfg)
@@ -297,7 +504,7 @@ def fit_themes(
         w = weights_by_lang.get(lang, base_w)
         counts = doc_counts.get(d, Counter())
         ev, distinct = _theme_evidence(counts, concept_theme, w, len(theme_ids))
-        n_tok = sum(len(s.keys) for s in ss)
+        n_tok = sum(s.n_keys for s in ss)
         seg_ev = [
             _theme_evidence(
                 s.concepts, concept_theme, weights_by_lang.get(s.lang, base_w), len(theme_ids)
@@ -331,7 +538,7 @@ def fit_themes(
             )
         for s, (sev, sdist) in zip(ss, seg_ev, strict=True):
             for theme, score, prim, nc in _score_rows(
-                sev, sdist, sum(s.concepts.values()), len(s.keys), theme_ids, tcfg, document=False
+                sev, sdist, sum(s.concepts.values()), s.n_keys, theme_ids, tcfg, document=False
             ):
                 rows.append(
                     {
@@ -348,7 +555,7 @@ def fit_themes(
                     seg_primary[theme].append(seg_index[(d, s.seg_id)])
     themes = _frame(rows)
     concept_names = [c.key for c in matcher.concepts]
-    sub_rows, seg_sub = _subthemes_all(segs, seg_primary, concept_names, cfg)
+    sub_rows, seg_sub = subthemes_by_theme(segs, seg_primary, concept_names, cfg, cache_dir=cache_dir)
     themes = _attach_subthemes(themes, seg_sub)
     return themes, _subframe(sub_rows)
 
@@ -437,6 +644,7 @@ def _cluster_segments(
         seed=cfg.base.seed,
         min_size=tcfg.min_subtheme_size,
         min_stability=tcfg.min_stability,
+        tolerance=tcfg.stability_tolerance,
         runs=tcfg.stability_runs,
         sample=tcfg.stability_sample,
         max_rows=tcfg.stability_max_rows,
@@ -451,12 +659,27 @@ def _nmf_terms(
     names: list[str],
     lang: str,
     n_terms: int,
+    *,
+    others: Sequence[int] = (),
 ) -> list[str]:
-    """The words of ``lang`` that weigh most in a sub-theme's NMF component, as written."""
+    """The words of ``lang`` that weigh most in a sub-theme's NMF component, as written.
+
+    A word must also be commoner in the sub-theme's segments than in the theme's other
+    segments of the same language (``others``): words every sub-theme shares (the
+    consultation's own name, boilerplate) say nothing about this one. "Commoner" means
+    by a quarter at least (``_LABEL_LIFT``): a word spread evenly is not a label.
+    """
     forms: dict[str, Counter[str]] = defaultdict(Counter)
+    inside: Counter[str] = Counter()
     for i in rows:
-        for key, c in segs[i].surfaces.items():
+        surf = segs[i].surfaces
+        for key, c in surf.items():
             forms[key].update(c)
+        inside.update(surf.keys())
+    outside: Counter[str] = Counter()
+    for i in others:
+        outside.update(set(segs[i].keys))
+    n_in, n_out = max(len(rows), 1), len(others)
     prefix = f"{lang}:"
     ranked = sorted(
         (
@@ -469,8 +692,10 @@ def _nmf_terms(
     for _, key in ranked:
         if key not in forms:
             continue
+        if n_out and inside[key] / n_in <= _LABEL_LIFT * outside[key] / n_out:
+            continue
         word = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        if readable(word, lang) and word not in out:
+        if label_word(word, lang) and word not in out:
             out.append(word)
         if len(out) >= n_terms:
             break
@@ -490,8 +715,8 @@ def _describe(
     langs = Counter(segs[i].lang for i in members)
     ordered = sorted(langs, key=lambda lg: (-langs[lg], lg))
     label_terms: dict[str, list[str]] = {}
-    tokens = [s.keys for s in segs]
-    surfaces = [s.surfaces for s in segs]
+    tokens = _Column(segs, "keys")
+    surfaces = _Column(segs, "surfaces")
     for lang in ordered:
         rows_in = np.array([i for i in members if segs[i].lang == lang])
         rows_out = np.array(
@@ -504,7 +729,13 @@ def _describe(
         terms: list[str] = []
         if part.components is not None and names is not None and part.k > 1:
             terms = _nmf_terms(
-                segs, rows_in.tolist(), part.components[cluster_no], names, lang, n_terms
+                segs,
+                rows_in.tolist(),
+                part.components[cluster_no],
+                names,
+                lang,
+                n_terms,
+                others=rows_out.tolist(),
             )
         if len(terms) < n_terms:
             # Small or single clusters: words that set these segments apart.
@@ -554,7 +785,8 @@ def _subthemes_all(
                     **desc,
                     "stability": round(part.stability, 6),
                     "k": part.k,
-                    "criterion": "resampled NMF stability (mean pairwise ARI); by k: "
+                    "criterion": "resampled NMF stability (mean ARI against the full fit); "
+                    + f"{part.reason}; by k: "
                     + json.dumps({str(k): round(v, 3) for k, v in part.stability_by_k.items()}),
                 }
             )
@@ -568,7 +800,7 @@ def _discover(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Discovery mode: corpus-wide clusters become themes, labelled by their top words."""
     tcfg = cfg.themes
-    idx = [i for i, s in enumerate(segs) if s.keys]
+    idx = [i for i, s in enumerate(segs) if s.n_keys]
     part, names = _cluster_segments(segs, idx, None, cfg, max_k=tcfg.discover_max_themes)
     topic_of = {i: f"topic_{lab + 1:02d}" for i, lab in zip(idx, part.labels, strict=True)}
     rows: list[dict[str, Any]] = []
@@ -580,7 +812,7 @@ def _discover(
         members = by_doc.get(d, [])
         size: Counter[str] = Counter()
         for i in members:
-            size[topic_of.get(i, FALLBACK_THEME)] += max(len(segs[i].keys), 1)
+            size[topic_of.get(i, FALLBACK_THEME)] += max(segs[i].n_keys, 1)
         lang = doc_lang.get(d) or (
             Counter(segs[i].lang for i in members).most_common(1)[0][0] if members else ""
         )

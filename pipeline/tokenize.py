@@ -3,8 +3,9 @@
 One call, ``analyze(text, lang)``, turns a paragraph into ``(key, surface)`` pairs:
 ``key`` is the normalised form that counting uses (a Snowball stem, a jieba word, an
 Arabic stem after spelling normalisation) and ``surface`` the lower-cased word as
-written, which labels show to people. Stop words of each language (spaCy's lists) and
-tokens without a letter (numbers, punctuation) are dropped.
+written, which labels show to people. Stop words of each language (spaCy's lists plus
+the project's own in ``data/themes/stopwords/``) and tokens without a letter (numbers,
+punctuation) are dropped.
 
 Languages: the six UN languages get their own treatment; any other ISO 639-1 code that
 Snowball knows is stemmed; anything else (or ``None``) is tokenised by its script.
@@ -18,6 +19,7 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import snowballstemmer
 
@@ -75,14 +77,48 @@ def _stemmer(lang: str) -> snowballstemmer.stemmer | None:
     return snowballstemmer.stemmer(name) if name else None
 
 
+_STOP_DIR = Path(__file__).resolve().parent / "data" / "themes" / "stopwords"
+# Languages whose extra stop words also drop by stem (so one form covers its inflections).
+# Not Russian: its Snowball stems are short enough to join unrelated words.
+_STEM_STOPS = frozenset({"en", "fr", "es", "pt", "de", "it", "nl"})
+
+
+@lru_cache(maxsize=16)
+def extra_stop_words(lang: str) -> frozenset[str]:
+    """The project's own stop words for ``lang`` (``data/themes/stopwords/<lang>.txt``), folded.
+
+    Function, discourse and enumeration words that spaCy's lists lack and that would
+    otherwise label sub-themes ("include", "بشأن", "期间").
+    """
+    path = _STOP_DIR / f"{lang}.txt"
+    if not path.is_file():
+        return frozenset()
+    words = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word = line.split("#", 1)[0].strip()
+        if word:
+            words.add(_fold(word, lang))
+    return frozenset(words)
+
+
+@lru_cache(maxsize=16)
+def _extra_stop_stems(lang: str) -> frozenset[str]:
+    stem = _stemmer(lang)
+    if stem is None or lang not in _STEM_STOPS:
+        return frozenset()
+    return frozenset(stem.stemWord(w) for w in extra_stop_words(lang))
+
+
 @lru_cache(maxsize=16)
 def stop_words(lang: str) -> frozenset[str]:
-    """spaCy's stop words for ``lang``, normalised as texts are (empty if none)."""
+    """spaCy's stop words for ``lang`` plus the project's (``extra_stop_words``), normalised
+    as texts are (empty if neither has the language)."""
+    words = set(extra_stop_words(lang))
     try:
         mod = importlib.import_module(f"spacy.lang.{lang}.stop_words")
     except ImportError:
-        return frozenset()
-    words = {_fold(w, lang) for w in getattr(mod, "STOP_WORDS", ())}
+        return frozenset(words)
+    words |= {_fold(w, lang) for w in getattr(mod, "STOP_WORDS", ())}
     if lang == "fr":
         # Elided articles and pronouns, which splitting on the apostrophe isolates.
         words |= {"l", "d", "j", "m", "n", "s", "t", "c", "qu"}
@@ -162,11 +198,13 @@ def _analyze_all(text: str, lang: str) -> list[tuple[str, str, bool, bool]]:
             key = _stem_ar(word, stem) if stem is not None and len(word) > 1 else word
             out.append((key or word, surface, not _keep(word, stops), word in glue))
         return out
+    stop_stems = _extra_stop_stems(lang)
     for word in _WORD.findall(_fold(text, lang)):
         if _HAS_LETTER.search(word) is None:
             continue
         key = stem.stemWord(word) if stem is not None else word
-        out.append((key or word, word, not _keep(word, stops), word in glue))
+        is_stop = not _keep(word, stops) or key in stop_stems
+        out.append((key or word, word, is_stop, word in glue))
     return out
 
 

@@ -195,3 +195,124 @@ def test_cache_stages_language_param_change_invalidates(
     _, computed = _run_language(monkeypatch, segs, docs, seeded, cache_dir)
     assert len(computed) == len(FILES), "base.seed changed: every document recomputed"
     assert _entries(cache_dir) == len(FILES)
+
+
+# --- themes (the per-document analysis; scoring and sub-themes stay corpus-level) ---------
+
+
+def _run_themes(monkeypatch: pytest.MonkeyPatch, tables: dict[str, pd.DataFrame], drop: str | None,
+                cfg: Config, cache_dir: Path | None) -> tuple[tuple[pd.DataFrame, pd.DataFrame], list[str]]:
+    from pipeline import themes as themes_mod
+
+    computed: list[str] = []
+    real = themes_mod._analyze_chunk
+
+    def counting(item: Any) -> Any:
+        computed.extend(dict.fromkeys(r[0] for r in item[0]))
+        return real(item)
+
+    monkeypatch.setattr(themes_mod, "_analyze_chunk", counting)
+    t = {k: (_without(v, drop) if drop else v) for k, v in tables.items()}
+    out = themes_mod.fit_themes(t["segments"], t["languages"], t["documents"], cfg,
+                                corpus=ROOT / "corpora" / "raw" / "sample", cache_dir=cache_dir)
+    monkeypatch.undo()
+    return out, computed
+
+
+def test_cache_stages_themes_analyses_only_the_new_document(
+        tables: dict[str, pd.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, cache_dir = _cfg(), tmp_path / "cache" / "themes"
+    new = _new_doc(tables)
+    (first_t, first_s), computed = _run_themes(monkeypatch, tables, new, cfg, cache_dir)
+    assert len(computed) == len(FILES) - 1 and new not in computed
+    (second_t, second_s), computed = _run_themes(monkeypatch, tables, None, cfg, cache_dir)
+    assert computed == [new]
+    (plain_t, plain_s), computed = _run_themes(monkeypatch, tables, None, cfg, None)
+    assert len(computed) == len(FILES)
+    assert (plain_t["doc_id"] == new).any() and plain_t["theme"].nunique() > 1
+    pd.testing.assert_frame_equal(second_t, plain_t)
+    pd.testing.assert_frame_equal(second_s, plain_s)
+    # The seed matcher is cached too, and a second run reads everything from the cache.
+    assert any((tmp_path / "cache" / "themes-matcher").rglob("*.pkl"))
+    (again_t, _), computed = _run_themes(monkeypatch, tables, None, cfg, cache_dir)
+    assert computed == []
+    pd.testing.assert_frame_equal(again_t, plain_t)
+    assert _entries(cache_dir) == len(FILES)
+
+
+def test_cache_stages_themes_segment_pickles_round_trip() -> None:
+    import pickle
+    from collections import Counter
+
+    from pipeline.themes import _Seg
+
+    seg = _Seg("d1", 3, "fr", ["réseau", "accès", "réseau"], ["réseaux", "accès", "Réseau"],
+               Counter({4: 2, 9: 1}))
+    back = pickle.loads(pickle.dumps(seg))
+    assert (back.doc_id, back.seg_id, back.lang, back.keys) == ("d1", 3, "fr", seg.keys)
+    assert back.surfaces == {"réseau": Counter({"réseaux": 1, "Réseau": 1}), "accès": Counter({"accès": 1})}
+    assert back.concepts == Counter({4: 2, 9: 1})
+    # A token that holds the separator falls back to plain lists; no segment has no tokens.
+    odd = _Seg("d2", 0, "en", ["a\x1fb"], ["a\x1fb"], Counter())
+    assert pickle.loads(pickle.dumps(odd)).keys == ["a\x1fb"]
+    empty = pickle.loads(pickle.dumps(_Seg("d3", 0, "zh", [], [], Counter())))
+    assert empty.keys == [] and empty.surfaces == {}
+
+
+# --- actors (typing and MinHash sketches per document; names and reuse stay corpus-level) --
+
+
+def test_cache_stages_actors_computes_only_the_new_document(
+        tables: dict[str, pd.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import actors as actors_mod
+    from pipeline import entities as ent
+
+    cfg, cache_dir = _cfg(), tmp_path / "cache" / "actors"
+    new = _new_doc(tables)
+    entities = ent.extract_entities(tables["segments"], tables["languages"], cfg)
+    computed: list[str] = []
+    real = actors_mod._work_one
+
+    def counting(item: Any) -> Any:
+        computed.append(item[0][:40])
+        return real(item)
+
+    def run(drop: str | None, cache: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        computed.clear()
+        monkeypatch.setattr(actors_mod, "_work_one", counting)
+        t = {k: (_without(v, drop) if drop else v) for k, v in {**tables, "entities": entities}.items()}
+        out = actors_mod.resolve_actors(t["documents"], t["segments"], t["languages"], t["entities"], cfg,
+                                        cache_dir=cache)
+        monkeypatch.undo()
+        return out
+
+    run(new, cache_dir)
+    assert len(computed) == len(FILES) - 1
+    second = run(None, cache_dir)
+    assert len(computed) == 1
+    plain = run(None, None)
+    assert len(computed) == len(FILES)
+    assert new in set(plain[0]["doc_id"])
+    for got, want in zip(second, plain, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    run(None, cache_dir)
+    assert computed == [] and _entries(cache_dir) == len(FILES)
+
+
+def test_cache_stages_themes_per_theme_tasks_match_one_pass(
+        tables: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sub-themes fitted one theme per task (on that theme's segments only, as cached)
+    equal those of one pass over all segments."""
+    from pipeline import themes as themes_mod
+
+    cfg = _cfg(workers=2)
+    corpus = ROOT / "corpora" / "raw" / "sample"
+    args = (tables["segments"], tables["languages"], tables["documents"], cfg)
+    per_theme = themes_mod.fit_themes(*args, corpus=corpus)
+    monkeypatch.setattr(themes_mod, "subthemes_by_theme",
+                        lambda segs, by_theme, names, c, cache_dir=None:
+                        themes_mod._subthemes_all(segs, by_theme, names, c))
+    one_pass = themes_mod.fit_themes(*args, corpus=corpus)
+    assert per_theme[1]["theme"].nunique() >= 2
+    for got, want in zip(per_theme, one_pass, strict=True):
+        pd.testing.assert_frame_equal(got, want)

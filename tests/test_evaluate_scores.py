@@ -143,14 +143,28 @@ def test_evaluate_segment_gold_rows_are_scored_when_present(tables, gold):
 
 def test_evaluate_theme_scores(tables, gold):
     themes = evaluate(tables, gold, Config())["themes"]
-    # Predicted: d1 {ott} (connectivity below min_score, segment rows ignored),
-    # d2 {connectivity}, d3 {idn}, d4 {ott}. Gold: d1 {ott}, d2 {connectivity, environment},
-    # d3 {idn}, d4 {ott}. ott, connectivity, idn: F1 1; environment: F1 0.
+    # Predicted: every document row the stage wrote (segment rows ignored):
+    # d1 {ott, connectivity}, d2 {connectivity}, d3 {idn}, d4 {ott}. Gold: d1 {ott},
+    # d2 {connectivity, environment}, d3 {idn}, d4 {ott}.
+    # ott 1.0, idn 1.0, connectivity 2/3 (d1 is a false positive), environment 0.
     assert themes["per_theme"]["ott"]["f1"] == 1.0
+    assert themes["per_theme"]["connectivity"]["f1"] == pytest.approx(2 / 3, abs=1e-4)
     assert themes["per_theme"]["environment"] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1}
-    assert themes["macro_f1"] == 0.75
-    assert themes["per_language"]["fr"]["macro_f1"] == 0.5
-    assert themes["per_language"]["en"]["macro_f1"] == 1.0
+    assert themes["macro_f1"] == pytest.approx((1 + 1 + 2 / 3 + 0) / 4, abs=1e-4)
+    assert themes["per_language"]["fr"] == {"macro_f1": 0.5, "n": 1}
+    assert themes["per_language"]["en"]["macro_f1"] == 0.5
+
+
+def test_evaluate_theme_rows_are_not_rethresholded(tables, gold):
+    # Regression: evaluate used to drop written rows below themes.min_score; the stage's
+    # decision stands whatever the threshold in the configuration says.
+    from pipeline.config import ThemesConfig
+
+    strict = Config(themes=ThemesConfig(min_score=0.95))
+    result = evaluate(tables, gold, strict)
+    assert result["themes"]["per_theme"]["connectivity"]["precision"] == 0.5
+    assert result["summary"]["theme_n_en"] == 1.0
+    assert result["summary"]["theme_n_fr"] == 1.0
 
 
 def test_evaluate_entity_recall_and_precision_per_class(tables, gold):

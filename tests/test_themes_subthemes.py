@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from themes_helpers import serial, tables, with_seed, with_themes
 
 from pipeline.config import Config
-from pipeline.subthemes import readable
+from pipeline.subthemes import label_word, readable
 from pipeline.tables import write_table
 from pipeline.themes import fit_themes
 
@@ -109,6 +109,8 @@ def test_subthemes_split_the_two_points_across_languages(runs) -> None:  # type:
     themes, subthemes = runs["a"]
     conn = subthemes[subthemes["theme"] == "connectivity"]
     assert int(conn["k"].iloc[0]) >= 2, conn
+    # The criterion says why this k: the curve and the reason.
+    assert "by k:" in conn["criterion"].iloc[0] and f"k={int(conn['k'].iloc[0])}" in conn["criterion"].iloc[0]
     assert conn["stability"].iloc[0] >= 0.7
     _, truth = corpus()
     part = _partition(themes[themes["theme"] == "connectivity"])
@@ -126,6 +128,10 @@ def test_labels_use_each_language_script(runs) -> None:  # type: ignore[no-untyp
             for word in terms.get(lang, []):
                 assert readable(word, lang), (lang, word)
                 assert not word.isdigit()
+        # No function words, no fragments ("wi", "fi" of Wi-Fi), in any language.
+        for lang, words in terms.items():
+            for word in words:
+                assert label_word(word, lang), (lang, word)
         assert any(terms.get(lang) for lang in ("ar", "zh", "ru"))
     assert all(subthemes["representative_segments"].str.contains(":"))
 

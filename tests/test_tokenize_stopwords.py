@@ -1,0 +1,54 @@
+"""The project's extra stop words (``pipeline/data/themes/stopwords``): dropped from the
+words that count and label, never from seed matching, and not eating content words."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.schemas import UN_LANGUAGES
+from pipeline.subthemes import label_word
+from pipeline.tokenize import analyze, extra_stop_words, match_keys, stop_words, tokens
+
+
+@pytest.mark.parametrize("lang", UN_LANGUAGES)
+def test_every_un_language_has_a_stop_list(lang: str) -> None:
+    extra = extra_stop_words(lang)
+    assert len(extra) >= 30
+    assert extra <= stop_words(lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "gone"),
+    [
+        # Found labelling sub-themes before these lists existed.
+        ("Operators include several platforms", "en", "include"),
+        ("القرار بشأن أسماء النطاقات", "ar", "بشأن"),
+        ("疫情期间的远程教育", "zh", "期间"),
+        ("Los gobiernos deberían invertir en redes", "es", "deberían"),
+        ("Les réseaux sont beaucoup plus rapides", "fr", "beaucoup"),
+        ("Операторы являются основой сети", "ru", "являются"),
+    ],
+)
+def test_function_words_do_not_count(text: str, lang: str, gone: str) -> None:
+    surfaces = [w for _, w in analyze(text, lang)]
+    assert surfaces, text
+    assert gone not in surfaces
+    assert not label_word(gone, lang)
+
+
+def test_inflections_of_extra_stop_words_drop_by_stem() -> None:
+    assert tokens("includes included including", "en") == []
+
+
+def test_content_words_sharing_a_stem_with_nothing_survive() -> None:
+    # Words once close to a stop stem: "providers" (provide), "domaine" (French domain
+    # names), "partes interesadas" (stakeholders), "данных" (data).
+    assert tokens("content providers", "en") == ["content", "provid"]
+    assert tokens("noms de domaine", "fr") == tokens("nom domaine", "fr")
+    assert "part" in tokens("partes interesadas", "es")
+    assert tokens("операторы связи", "ru") == tokens("оператор связь", "ru")
+
+
+def test_seed_matching_keeps_stop_words() -> None:
+    # A seed phrase may hold a word that is a stop word for counting.
+    assert "includ" in match_keys("include", "en")
