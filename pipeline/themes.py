@@ -172,14 +172,18 @@ def _languages(languages: pd.DataFrame) -> tuple[dict[tuple[str, int], str], dic
     doc_lang: dict[str, str] = {}
     if languages is None or languages.empty:
         return seg_lang, doc_lang
-    for doc_id, seg_id, lang in languages[["doc_id", "seg_id", "lang"]].itertuples(index=False):
+    # Plain Python lists: iterating the Arrow-backed columns row by row is slow.
+    seg_ids = languages["seg_id"].astype("Int64").tolist()
+    for doc_id, seg_id, lang in zip(
+        languages["doc_id"].astype(str).tolist(), seg_ids, languages["lang"].tolist(), strict=True
+    ):
         if not isinstance(lang, str) or not lang:
             continue
         lang = lang.split(";")[0].split("-")[0].lower()
-        if pd.isna(seg_id):
-            doc_lang[str(doc_id)] = lang
+        if seg_id is pd.NA:
+            doc_lang[doc_id] = lang
         else:
-            seg_lang[(str(doc_id), int(seg_id))] = lang
+            seg_lang[(doc_id, int(seg_id))] = lang
     return seg_lang, doc_lang
 
 
@@ -476,7 +480,12 @@ def fit_themes(
     by_doc: dict[str, list[_Seg]] = defaultdict(list)
     for s in segs:
         by_doc[s.doc_id].append(s)
-    doc_counts = {d: sum((s.concepts for s in ss), Counter()) for d, ss in by_doc.items()}
+    doc_counts: dict[str, Counter[int]] = {}
+    for d, ss in by_doc.items():
+        total: Counter[int] = Counter()
+        for s in ss:
+            total.update(s.concepts)
+        doc_counts[d] = total
     doc_language = {
         d: doc_lang.get(d) or Counter(s.lang for s in ss).most_common(1)[0][0]
         for d, ss in by_doc.items()
