@@ -51,6 +51,16 @@ def _vm_size() -> int:
     return 0
 
 
+def _call(fn: Callable[[Any], Any], arg: Any) -> Outcome:
+    """``fn(arg)`` in a sandboxed child, every failure turned into an :class:`Outcome`."""
+    try:
+        return Outcome("ok", fn(arg))
+    except MemoryError:
+        return Outcome("memory", message="out of memory")
+    except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
+        return Outcome("crash", message=f"{type(exc).__name__}: {exc}")
+
+
 def run_limited(fn: Callable[[Any], Any], arg: Any, *, timeout_s: float, memory_mb: int) -> Outcome:
     """Call ``fn(arg)`` in a child process and return its outcome.
 
@@ -79,12 +89,7 @@ def run_limited(fn: Callable[[Any], Any], arg: Any, *, timeout_s: float, memory_
             faulthandler.disable()
             limit = _vm_size() + memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            try:
-                result = Outcome("ok", fn(arg))
-            except MemoryError:
-                result = Outcome("memory", message="out of memory")
-            except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
-                result = Outcome("crash", message=f"{type(exc).__name__}: {exc}")
+            result = _call(fn, arg)
             data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write_fd, "wb") as fh:
                 fh.write(data)
@@ -176,12 +181,7 @@ def _serve(task_fd: int, result_fd: int, memory_mb: int) -> None:
             if len(header) < _HEADER:
                 return  # the parent closed the pipe (or died)
             fn, arg = pickle.loads(inp.read(int.from_bytes(header, "little")))
-            try:
-                result = Outcome("ok", fn(arg))
-            except MemoryError:
-                result = Outcome("memory", message="out of memory")
-            except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
-                result = Outcome("crash", message=f"{type(exc).__name__}: {exc}")
+            result = _call(fn, arg)
             try:
                 data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # noqa: BLE001 - an unpicklable result is the callee's failure
