@@ -563,6 +563,7 @@ def fit_themes(
                 if prim:
                     seg_primary[theme].append(seg_index[(d, s.seg_id)])
     themes = _frame(rows)
+    del rows, by_doc, doc_counts  # a large corpus's row dicts: freed before the workers start
     concept_names = [c.key for c in matcher.concepts]
     sub_rows, seg_sub = subthemes_by_theme(segs, seg_primary, concept_names, cfg, cache_dir=cache_dir)
     themes = _attach_subthemes(themes, seg_sub)
