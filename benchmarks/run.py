@@ -504,7 +504,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="rounds of the same-PDFs comparison with pdftotext (default 3; the median is printed)")
     ap.add_argument("--pdf-only", action="store_true",
                     help="run only ingestion (for the list of PDFs) and the same-PDFs comparison with pdftotext")
+    ap.add_argument("--stage", choices=STAGES,
+                    help="re-run only this stage on the existing work-N output of each size and print its "
+                         "time and peak memory (after a full run.py of that size)")
     args = ap.parse_args(argv)
+    if args.stage:
+        for n in args.sizes:
+            work = args.out_root / f"work-{n}"
+            r = run_stage(args.stage, corpus=work / "corpus", out=work / "out", params=work / "params.yaml",
+                          logs=work / "logs-stage")
+            print(f"{n} responses, {args.stage}: exit {r['rc']}, {r['seconds']:.1f} s wall, "
+                  f"{r['cpu_seconds']:.1f} s CPU, peak PSS {_fmt_mb(r['peak_pss_mb'])}, summed RSS "
+                  f"{_fmt_mb(r['peak_rss_sum_mb'])}, largest process {_fmt_mb(r['max_process_rss_mb'])}")
+            print(f"  reproduce: .venv/bin/python benchmarks/run.py --sizes {n} --stage {args.stage}")
+        return 0
     if shutil.which("pdftotext") is None and not args.no_pdftotext:
         print("pdftotext not found (Debian package poppler-utils); use --no-pdftotext", file=sys.stderr)
         return 2
