@@ -144,6 +144,17 @@ def _typing_organisations(documents: pd.DataFrame) -> tuple[list[str | None], li
     return meta_types, [None if mt else org for mt, org in zip(meta_types, orgs, strict=True)]
 
 
+def _paragraphs(segments: pd.DataFrame, doc_ids: set[str]) -> pd.DataFrame:
+    """The paragraphs that are sketched and compared: ``doc_id`` (as text), ``seg_id`` and
+    ``text`` of the segments of ``doc_ids`` that have a text, in document and segment
+    order. Sketching and the shared-passage search both read them from here, so their
+    rows line up."""
+    segs = segments[["doc_id", "seg_id", "text"]].copy()
+    segs["doc_id"] = segs["doc_id"].astype(str)
+    segs = segs[segs["text"].map(lambda t: isinstance(t, str)) & segs["doc_id"].isin(doc_ids)]
+    return segs.sort_values(["doc_id", "seg_id"])
+
+
 def document_work(documents: pd.DataFrame, segments: pd.DataFrame | None, texts: dict[str, str],
                   langs: dict[str, str], cfg: Config, *, cache_dir: Path | None = None) -> dict[str, DocWork]:
     """Type and sketch every document in parallel, reading unchanged ones from the cache.
@@ -165,9 +176,7 @@ def document_work(documents: pd.DataFrame, segments: pd.DataFrame | None, texts:
     _, typing_org = _typing_organisations(documents)
     paragraphs: dict[str, list[str]] = defaultdict(list)
     if segments is not None and not segments.empty:
-        segs = segments[["doc_id", "seg_id", "text"]].copy()
-        segs["doc_id"] = segs["doc_id"].astype(str)
-        segs = segs[segs["text"].map(lambda t: isinstance(t, str))].sort_values(["doc_id", "seg_id"])
+        segs = _paragraphs(segments, set(doc_ids))
         for d, t in zip(segs["doc_id"], segs["text"], strict=True):
             paragraphs[d].append(t)
     items: list[WorkItem] = [(texts.get(d, ""), org, langs.get(d), paragraphs.get(d, []), a.num_perm, cfg.base.seed)
@@ -410,11 +419,8 @@ def _shared_passages(segments: pd.DataFrame, langs: dict[str, str], dup_of: dict
                      order: dict[str, tuple[str, str, str]], cfg: Config,
                      work: dict[str, DocWork]) -> list[dict[str, object]]:
     a = cfg.actors
-    segs = segments[["doc_id", "seg_id", "text"]].copy()
-    segs["doc_id"] = segs["doc_id"].astype(str)
-    segs = segs[segs["text"].map(lambda t: isinstance(t, str)) & segs["doc_id"].isin(work.keys())]
-    segs = segs.sort_values(["doc_id", "seg_id"])
     # The same paragraphs in the same order as document_work sketched them.
+    segs = _paragraphs(segments, set(work))
     docs_in_order = list(dict.fromkeys(segs["doc_id"]))
     counts = np.concatenate([work[d].seg_counts for d in docs_in_order]) if docs_in_order else np.zeros(0, np.int64)
     all_sigs = (np.vstack([work[d].seg_sigs for d in docs_in_order]) if docs_in_order

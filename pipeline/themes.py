@@ -194,6 +194,7 @@ def analyze_segments(
     cfg: Config,
     *,
     cache_dir: Path | None = None,
+    langs: tuple[dict[tuple[str, int], str], dict[str, str]] | None = None,
 ) -> list[_Seg]:
     """Tokenise and seed-match every segment, in parallel by document, in input order.
 
@@ -206,8 +207,9 @@ def analyze_segments(
             ``<out>/cache/themes``): a document whose segment texts and languages, theme
             set and analysis code are unchanged is not tokenised again. The result is the
             same with or without it.
+        langs: ``_languages(languages)`` when the caller has it already.
     """
-    seg_lang, doc_lang = _languages(languages)
+    seg_lang, doc_lang = langs if langs is not None else _languages(languages)
     segs = segments.sort_values(["doc_id", "seg_id"], kind="stable")
     docs: dict[str, list[_Row]] = {}
     for doc_id, seg_id, text in segs[["doc_id", "seg_id", "text"]].itertuples(index=False):
@@ -460,8 +462,9 @@ def fit_themes(
         else load_theme_set(tcfg.theme_set, corpus=corpus, min_terms=tcfg.min_seed_terms)
     )
     matcher = None if discover else build_matcher(defs, cache_dir=cache_dir)
-    segs = analyze_segments(segments, languages, matcher, cfg, cache_dir=cache_dir)
-    _, doc_lang = _languages(languages)
+    langs = _languages(languages)
+    segs = analyze_segments(segments, languages, matcher, cfg, cache_dir=cache_dir, langs=langs)
+    doc_lang = langs[1]
     if discover:
         return _discover(segs, documents, doc_lang, cfg)
     assert matcher is not None
