@@ -3,11 +3,22 @@ words that count and label, never from seed matching, and not eating content wor
 
 from __future__ import annotations
 
+import importlib
+import subprocess
+import sys
+
 import pytest
 
 from pipeline.schemas import UN_LANGUAGES
 from pipeline.subthemes import label_word
-from pipeline.tokenize import analyze, extra_stop_words, match_keys, stop_words, tokens
+from pipeline.tokenize import (
+    _spacy_stop_words,
+    analyze,
+    extra_stop_words,
+    match_keys,
+    stop_words,
+    tokens,
+)
 
 
 @pytest.mark.parametrize("lang", UN_LANGUAGES)
@@ -52,3 +63,23 @@ def test_content_words_sharing_a_stem_with_nothing_survive() -> None:
 def test_seed_matching_keeps_stop_words() -> None:
     # A seed phrase may hold a word that is a stop word for counting.
     assert "includ" in match_keys("include", "en")
+
+
+def test_spacy_lists_are_read_without_importing_spacy() -> None:
+    # Importing spacy.lang.<lang> costs 0.5-2 s per process (tokenizer exceptions); the
+    # themes stage and every sub-theme worker only need the word lists.
+    code = (
+        "import sys\n"
+        "from pipeline.tokenize import stop_words\n"
+        "sizes = [len(stop_words(l)) for l in ('ar', 'en', 'es', 'fr', 'ru', 'zh')]\n"
+        "assert 'spacy' not in sys.modules, 'spacy was imported'\n"
+        "print(min(sizes))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) > 100
+
+
+@pytest.mark.parametrize("lang", UN_LANGUAGES)
+def test_spacy_list_is_spacys_own(lang: str) -> None:
+    mod = importlib.import_module(f"spacy.lang.{lang}.stop_words")
+    assert _spacy_stop_words(lang) == frozenset(mod.STOP_WORDS)
