@@ -665,34 +665,75 @@ def _cluster_segments(
     return part, names
 
 
+class _LabelIndex:
+    """What labelling a partition's sub-themes counts, counted once per segment.
+
+    Per (sub-theme, language): in how many segments each key appears; per language the
+    same over the whole theme (a key's count in the rest of the theme is the difference);
+    and each segment's written forms, built at most once. Counting the rest of the theme
+    afresh for every sub-theme cost k passes over the theme's segments.
+    """
+
+    def __init__(self, segs: Sequence[_Seg], idx: list[int], labels: np.ndarray) -> None:
+        self.segs = segs
+        self.df: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+        self.lang_df: dict[str, Counter[str]] = defaultdict(Counter)
+        for i, lab in zip(idx, labels.tolist(), strict=True):
+            keys = set(segs[i].keys)
+            self.df[(lab, segs[i].lang)].update(keys)
+            self.lang_df[segs[i].lang].update(keys)
+        self._surfaces: dict[int, dict[str, Counter[str]]] = {}
+
+    def surfaces(self, i: int) -> dict[str, Counter[str]]:
+        surf = self._surfaces.get(i)
+        if surf is None:
+            surf = self._surfaces[i] = self.segs[i].surfaces
+        return surf
+
+    def forms(self, rows: list[int], key: str) -> Counter[str]:
+        """How often each written form of ``key`` occurs in ``rows``."""
+        out: Counter[str] = Counter()
+        for i in rows:
+            c = self.surfaces(i).get(key)
+            if c:
+                out.update(c)
+        return out
+
+
+class _Surfaces(Sequence[dict[str, Counter[str]]]):
+    """Segment index -> its written forms, through a :class:`_LabelIndex` (built once)."""
+
+    def __init__(self, index: _LabelIndex) -> None:
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index.segs)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._index.surfaces(int(i))
+
+
 def _nmf_terms(
-    segs: Sequence[_Seg],
+    index: _LabelIndex,
+    cluster_no: int,
+    lang: str,
     rows: list[int],
+    n_others: int,
     loadings: np.ndarray,
     names: list[str],
-    lang: str,
     n_terms: int,
-    *,
-    others: Sequence[int] = (),
 ) -> list[str]:
     """The words of ``lang`` that weigh most in a sub-theme's NMF component, as written.
 
-    A word must also be commoner in the sub-theme's segments than in the theme's other
-    segments of the same language (``others``): words every sub-theme shares (the
-    consultation's own name, boilerplate) say nothing about this one. "Commoner" means
-    by a quarter at least (``_LABEL_LIFT``): a word spread evenly is not a label.
+    A word must also be commoner in the sub-theme's segments (``rows``) than in the
+    theme's ``n_others`` other segments of the same language: words every sub-theme
+    shares (the consultation's own name, boilerplate) say nothing about this one.
+    "Commoner" means by a quarter at least (``_LABEL_LIFT``): a word spread evenly is not
+    a label.
     """
-    forms: dict[str, Counter[str]] = defaultdict(Counter)
-    inside: Counter[str] = Counter()
-    for i in rows:
-        surf = segs[i].surfaces
-        for key, c in surf.items():
-            forms[key].update(c)
-        inside.update(surf.keys())
-    outside: Counter[str] = Counter()
-    for i in others:
-        outside.update(set(segs[i].keys))
-    n_in, n_out = max(len(rows), 1), len(others)
+    inside = index.df.get((cluster_no, lang), Counter())
+    everywhere = index.lang_df.get(lang, Counter())
+    n_in = max(len(rows), 1)
     prefix = f"{lang}:"
     ranked = sorted(
         (
@@ -703,11 +744,13 @@ def _nmf_terms(
     )
     out: list[str] = []
     for _, key in ranked:
-        if key not in forms:
+        n_key = inside.get(key, 0)
+        if not n_key:
             continue
-        if n_out and inside[key] / n_in <= _LABEL_LIFT * outside[key] / n_out:
+        if n_others and n_key / n_in <= _LABEL_LIFT * (everywhere[key] - n_key) / n_others:
             continue
-        word = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        forms = index.forms(rows, key)
+        word = min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]
         if label_word(word, lang) and word not in out:
             out.append(word)
         if len(out) >= n_terms:
@@ -723,42 +766,53 @@ def _describe(
     n_terms: int,
     n_rep: int,
     names: list[str] | None = None,
+    *,
+    index: _LabelIndex | None = None,
 ) -> dict[str, Any]:
-    members = [i for i, lab in zip(idx, part.labels, strict=True) if lab == cluster_no]
+    """Label, size, languages and representative segments of sub-theme ``cluster_no``.
+
+    ``index`` is the partition's :class:`_LabelIndex`; pass one built for all of its
+    sub-themes (it is built here otherwise).
+    """
+    if index is None:
+        index = _LabelIndex(segs, idx, part.labels)
+    labels = part.labels.tolist()
+    members = [i for i, lab in zip(idx, labels, strict=True) if lab == cluster_no]
     langs = Counter(segs[i].lang for i in members)
     ordered = sorted(langs, key=lambda lg: (-langs[lg], lg))
     label_terms: dict[str, list[str]] = {}
     tokens = _Column(segs, "keys")
-    surfaces = _Column(segs, "surfaces")
+    surfaces = _Surfaces(index)
     for lang in ordered:
-        rows_in = np.array([i for i in members if segs[i].lang == lang])
-        rows_out = np.array(
-            [
-                i
-                for i, lab in zip(idx, part.labels, strict=True)
-                if lab != cluster_no and segs[i].lang == lang
-            ]
-        )
+        rows_in = [i for i in members if segs[i].lang == lang]
+        rows_out = [
+            i
+            for i, lab in zip(idx, labels, strict=True)
+            if lab != cluster_no and segs[i].lang == lang
+        ]
         terms: list[str] = []
         if part.components is not None and names is not None and part.k > 1:
             terms = _nmf_terms(
-                segs,
-                rows_in.tolist(),
+                index,
+                cluster_no,
+                lang,
+                rows_in,
+                len(rows_out),
                 part.components[cluster_no],
                 names,
-                lang,
                 n_terms,
-                others=rows_out.tolist(),
             )
         if len(terms) < n_terms:
             # Small or single clusters: words that set these segments apart.
-            extra = top_terms(rows_in, rows_out, tokens, surfaces, lang, n_terms=n_terms)  # type: ignore[arg-type]
+            extra = top_terms(
+                np.array(rows_in), np.array(rows_out), tokens, surfaces, lang, n_terms=n_terms  # type: ignore[arg-type]
+            )
             terms += [t for t in extra if t not in terms][: n_terms - len(terms)]
         if terms:
             label_terms[lang] = terms
     weight = {
         i: float(w)
-        for i, w, lab in zip(idx, part.weights, part.labels, strict=True)
+        for i, w, lab in zip(idx, part.weights, labels, strict=True)
         if lab == cluster_no
     }
     reps = sorted(members, key=lambda i: (-round(weight[i], 9), segs[i].doc_id, segs[i].seg_id))[
@@ -788,9 +842,12 @@ def _subthemes_all(
         if not idx or (theme == FALLBACK_THEME and not tcfg.cluster_other):
             continue
         part, names = _cluster_segments(segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes)
+        index = _LabelIndex(segs, idx, part.labels)
         for c in range(part.k):
             sub_id = f"{theme}.{c + 1:02d}"
-            desc = _describe(segs, idx, part, c, tcfg.label_terms, tcfg.representatives, names)
+            desc = _describe(
+                segs, idx, part, c, tcfg.label_terms, tcfg.representatives, names, index=index
+            )
             rows.append(
                 {
                     "theme": theme,
@@ -873,9 +930,10 @@ def _discover(
     sub_rows, seg_sub = _subthemes_all(segs, by_theme, None, cfg)
     # Each discovered theme's own label goes with its sub-themes.
     theme_label = {}
+    index = _LabelIndex(segs, idx, part.labels)
     for c in range(part.k):
         theme_label[f"topic_{c + 1:02d}"] = _describe(
-            segs, idx, part, c, tcfg.label_terms, 0, names
+            segs, idx, part, c, tcfg.label_terms, 0, names, index=index
         )["label"]
     for r in sub_rows:
         r["criterion"] = f"discovered theme: {theme_label.get(r['theme'], '')}; " + r["criterion"]
