@@ -2,10 +2,10 @@
 
 One call, ``analyze(text, lang)``, turns a paragraph into ``(key, surface)`` pairs:
 ``key`` is the normalised form that counting uses (a Snowball stem, a jieba word, an
-Arabic stem after spelling normalisation) and ``surface`` the lower-cased word as
-written, which labels show to people. Stop words of each language (spaCy's lists plus
-the project's own in ``data/themes/stopwords/``) and tokens without a letter (numbers,
-punctuation) are dropped.
+Arabic Snowball stem with its spelling folded afterwards) and ``surface`` the
+lower-cased word as written, which labels show to people. Stop words of each language
+(spaCy's lists plus the project's own in ``data/themes/stopwords/``) and tokens
+without a letter (numbers, punctuation) are dropped.
 
 Languages: the six UN languages get their own treatment; any other ISO 639-1 code that
 Snowball knows is stemmed; anything else (or ``None``) is tokenised by its script.
@@ -45,10 +45,12 @@ _SCRIPT_LANG = {"Han": "zh", "Arabic": "ar", "Cyrillic": "ru"}
 _WORD = re.compile(r"\w+")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Arabic clitics that Snowball's Arabic stemmer does not strip when stacked before the
-# article ("والانترنت", "بالانترنت", "للانترنت"): fold them onto the bare article form.
-_AR_STACKED = re.compile(r"^(?:و|ف)?(?:ب|ك|ل)?ال(?=..)")
-_AR_LIL = re.compile(r"^(?:و|ف)?لل(?=..)")
+# Arabic: the article, with the clitics that stack before it ("والانترنت", "بالانترنت",
+# "للانترنت"), is stripped here, before Snowball. Snowball strips a bare article itself,
+# but then applies its suffix rules to a different length, so the definite form and the
+# bare one (which is how the first noun of a construct is written: "شبكة الاتصالات",
+# "جائحة كوفيد") got different keys.
+_AR_ARTICLE = re.compile(r"^(?:(?:و|ف)?(?:ب|ك|ل)?ال|(?:و|ف)?لل)(?=..)")
 
 _AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 
@@ -194,11 +196,19 @@ def resolve_lang(text: str, lang: str | None) -> str:
 
 
 def _stem_ar(word: str, stem: snowballstemmer.stemmer) -> str:
-    if _AR_LIL.match(word):
-        word = _AR_LIL.sub("ال", word)
-    else:
-        word = _AR_STACKED.sub("ال", word)
-    return stem.stemWord(word)
+    """Snowball's stem of an Arabic word as written (diacritics removed), spelling-folded.
+
+    The spelling fold comes after stemming: Snowball reads the ta marbuta and the hamza
+    forms to find suffixes, and folding ة to ه first left "ه" on some stems and not on
+    others ("الجائحة" -> جايحه, "جائحة" -> جايح).
+    """
+    bare = _AR_ARTICLE.sub("", word)
+    out = stem.stemWord(bare)
+    # The sound feminine plural -ات: Snowball drops only its ت when no article came
+    # off, leaving "شبكا" beside the singular's "شبك".
+    if bare.endswith("ات") and len(bare) >= 5 and out.endswith("ا") and len(out) >= 3:
+        out = out[:-1]
+    return normalize_arabic(out)
 
 
 def _keep(word: str, stops: frozenset[str]) -> bool:
@@ -246,7 +256,7 @@ def _analyze_all(text: str, lang: str) -> list[tuple[str, str, bool, bool]]:
             word = normalize_arabic(surface)
             if _HAS_LETTER.search(word) is None:
                 continue
-            key = stem(word) if stem is not None and len(word) > 1 else word
+            key = stem(surface) if stem is not None and len(word) > 1 else word
             out.append((key or word, surface, not _keep(word, stops), word in glue))
         return out
     stop_stems = _extra_stop_stems(lang)
