@@ -9,11 +9,15 @@ precision and recall of the near-duplicate clusters (target: at least 0.95 each)
 
 Part 2 times the whole actors stage (typing, names, reuse) on 10,000 synthetic responses
 with 5% edited copies among them (target: under 2 minutes), and prints its precision and
-recall too.
+recall too. Then, unless ``--skip-incremental``, the incremental re-run: the stage runs
+with its cache (``<tmp>/cache/actors`` and ``actors-pairs``) on all responses but one,
+then again with that one added; it prints the re-run's time against the uncached run's
+and checks that both give identical tables.
 
 Reproduce:
-    .venv/bin/python benchmarks/bench_reuse.py            # both parts
+    .venv/bin/python benchmarks/bench_reuse.py            # all parts
     .venv/bin/python benchmarks/bench_reuse.py --n 2000   # a smaller synthetic run
+    .venv/bin/python benchmarks/bench_reuse.py --skip-sample --n 1000   # synthetic and incremental only
 """
 
 from __future__ import annotations
@@ -167,7 +171,7 @@ def bench_sample(params: Path, *, n_sources: int, seed: int) -> None:
         print(f"  shared-passage clusters (outside near-duplicates): {psg}")
 
 
-def bench_synthetic(n: int, *, seed: int, dup_share: float = 0.05) -> None:
+def bench_synthetic(n: int, *, seed: int, dup_share: float = 0.05, incremental: bool = True) -> None:
     rng = random.Random(seed)
     n_copies = int(n * dup_share)
     texts: dict[str, str] = {}
@@ -194,6 +198,25 @@ def bench_synthetic(n: int, *, seed: int, dup_share: float = 0.05) -> None:
     print(f"synthetic: {n} responses ({n_copies} edited copies, {words / n:.0f} words each, {len(segs)} paragraphs): "
           f"actors stage {secs:.1f} s (target < 120 s)")
     print(f"  near-duplicate pairs: precision {p:.3f}, recall {r:.3f} ({n_pred} predicted, {n_true} true)")
+    if incremental:
+        bench_incremental(texts, (actors, reuse), secs, cfg)
+
+
+def bench_incremental(texts: dict[str, str], scratch: tuple[pd.DataFrame, pd.DataFrame], scratch_s: float,
+                      cfg: Config) -> None:
+    """The stage with its caches, on all responses but one, then with that one added."""
+    last = sorted(texts)[len(texts) // 2]  # sorts into the middle: the rows after it shift
+    before = {d: t for d, t in texts.items() if d != last}
+    with tempfile.TemporaryDirectory(prefix="bench-reuse-incr-") as tmp:
+        cache = Path(tmp) / "cache" / "actors"
+        resolve_actors(*actors_synth.tables(before), cfg, cache_dir=cache)
+        tables = actors_synth.tables(texts)
+        wall, cpu = time.perf_counter(), time.process_time()
+        got = resolve_actors(*tables, cfg, cache_dir=cache)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    same = all(g.equals(w) for g, w in zip(got, scratch, strict=True))
+    print(f"  incremental re-run (one response added, cached): {wall:.2f} s wall, {cpu:.2f} s CPU, "
+          f"{wall / scratch_s:.1%} of the uncached run; tables {'identical' if same else 'DIFFERENT'}")
 
 
 def main() -> None:
@@ -207,12 +230,15 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
     parser.add_argument("--skip-sample", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--skip-incremental", action="store_true", help="no cached re-run after the synthetic run")
     args = parser.parse_args()
     if not args.skip_sample:
         bench_sample(args.params, n_sources=args.sources, seed=args.seed)
     if not args.skip_synthetic:
-        bench_synthetic(args.n, seed=args.seed)
-    print("reproduce: .venv/bin/python benchmarks/bench_reuse.py" + (f" --n {args.n}" if args.n != 10_000 else ""))
+        bench_synthetic(args.n, seed=args.seed, incremental=not args.skip_incremental)
+    flags = [f"--n {args.n}"] if args.n != 10_000 else []
+    flags += [f"--{f.replace('_', '-')}" for f in ("skip_sample", "skip_synthetic", "skip_incremental") if getattr(args, f)]
+    print("reproduce: .venv/bin/python benchmarks/bench_reuse.py" + "".join(f" {f}" for f in flags))
 
 
 if __name__ == "__main__":

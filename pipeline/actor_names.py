@@ -32,6 +32,9 @@ import yaml
 from pipeline.textutil import nfkc, normalize_arabic
 
 ALIASES_PATH = Path(__file__).parent / "data" / "actors" / "aliases.yaml"
+# libyaml's safe loader, when built, reads the data files ten times faster than the
+# pure-Python one (the same data).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _LEADING_ARTICLES = re.compile(r"^(?:the|l|la|le|les|el|los|las|die|der|das|il|lo)\s+")
 _LEGAL_SUFFIXES = re.compile(
@@ -63,6 +66,13 @@ def normalize_name(name: str | None) -> str:
     """
     if not name or not isinstance(name, str):
         return ""
+    return _normalize(name)
+
+
+# The same names recur in every response's metadata, in the entities and in the alias
+# file, and the stage re-reads them on every run.
+@functools.lru_cache(maxsize=1 << 16)
+def _normalize(name: str) -> str:
     text = nfkc(name).casefold()
     text = _BRACKETED.sub(" ", text)
     text = normalize_arabic(_strip_accents(text))
@@ -117,7 +127,7 @@ class Alias:
 @functools.lru_cache(maxsize=4)
 def load_placeholders(path: Path = ALIASES_PATH) -> frozenset[str]:
     """Normalised values that stand for 'no organisation' ("none", "n/a", "нет" ...)."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
     return frozenset(normalize_name(str(p)) or str(p) for p in raw.get("placeholders") or [])
 
 
@@ -131,7 +141,7 @@ def is_placeholder(name: str | None, *, path: Path = ALIASES_PATH) -> bool:
 @functools.lru_cache(maxsize=4)
 def load_aliases(path: Path = ALIASES_PATH) -> tuple[dict[str, Alias], dict[str, Alias]]:
     """Normalised variant -> alias, and org id -> alias, from the alias file."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
     by_variant: dict[str, Alias] = {}
     by_org: dict[str, Alias] = {}
     for key, entry in (raw.get("actors") or {}).items():

@@ -17,15 +17,25 @@ Reads ``documents``, ``segments``, ``languages`` and ``entities``; writes
 
 Typing: ``pipeline/stakeholders.py``; names: ``pipeline/actor_names.py``; reuse:
 ``pipeline/reuse.py``. Nothing is dropped: every document keeps its row.
+
+Incremental re-runs: what depends on one document alone (its inferred type and MinHash
+sketches, :class:`DocWork`) is cached per document under ``<out>/cache/actors``, keyed by
+everything it is computed from; the exact similarities of the text pairs whose estimates
+lie near a threshold are kept under ``<out>/cache/actors-pairs`` (:class:`PairSims`).
+Names, countries, candidate pairs and clusters are recomputed on the whole corpus on every
+run (vectorised, a fraction of a second for a thousand responses), so a re-run gives the
+same tables as a run from scratch by construction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import struct
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import actor_names, reuse, stakeholders
-from pipeline.cache import DocCache, cached_map, content_key, files_digest
+from pipeline.cache import DocCache, cached_map, files_digest
 from pipeline.config import Config
 from pipeline.parallel import map_ordered
 from pipeline.schemas import STAKEHOLDER_TYPES
@@ -45,6 +55,14 @@ ACTOR_COLUMNS = (
     "type_score", "type_evidence", "type_text", "type_flag", "country", "country_source",
     "reuse_cluster", "reuse_kind", "reuse_role", "n_shared_passages", "voice_id",
 )
+# The columns of its input tables the stage reads (the CLI reads no others).
+INPUT_COLUMNS = {
+    "documents": ["doc_id", "source_path", "respondent", "organisation", "stakeholder_type", "country",
+                  "submitted", "text"],
+    "segments": ["doc_id", "seg_id", "text"],
+    "languages": ["doc_id", "seg_id", "lang"],
+    "entities": ["doc_id", "seg_id", "text", "canonical_id"],
+}
 REUSE_COLUMNS = ("reuse_cluster", "doc_id", "seg_id", "kind", "shared_text", "similarity", "cluster_size", "reason")
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 # MinHash estimates this close to a threshold are checked on the exact shingle sets.
@@ -52,7 +70,7 @@ _MARGIN = 0.12
 # Bump when a code change alters a document's typing or sketches for the same input. The
 # digest of the modules and data below is appended (code_version), so an edit that
 # forgets the bump still cannot serve stale cached results.
-CODE_VERSION = "actors-2026.11.27-1"
+CODE_VERSION = "actors-2026.11.28-1"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CODE_FILES = (
     _PACKAGE_DIR / "actors.py",
@@ -78,9 +96,13 @@ def _doc_langs(languages: pd.DataFrame) -> dict[str, str]:
 
 
 def _doc_texts(documents: pd.DataFrame, segments: pd.DataFrame) -> dict[str, str]:
-    texts = {str(d): (t if isinstance(t, str) else "") for d, t in zip(documents["doc_id"], documents["text"], strict=False)}
-    if segments is not None and not segments.empty:
-        joined = segments.sort_values(["doc_id", "seg_id"]).groupby("doc_id")["text"].apply(
+    texts = {str(d): (t if isinstance(t, str) else "")
+             for d, t in zip(documents["doc_id"].tolist(), documents["text"].tolist(), strict=False)}
+    missing = {d for d, t in texts.items() if not t}
+    if missing and segments is not None and not segments.empty:
+        # Only documents without a text are rebuilt from their paragraphs.
+        segs = segments[segments["doc_id"].astype(str).isin(missing)]
+        joined = segs.sort_values(["doc_id", "seg_id"]).groupby("doc_id")["text"].apply(
             lambda s: "\n\n".join(x for x in s if isinstance(x, str)))
         for d, t in joined.items():
             if not texts.get(str(d)):
@@ -103,7 +125,9 @@ def _type_one(args: tuple[str, str | None]) -> stakeholders.TypeResult:
 @dataclass
 class DocWork:
     """What the stage computes from one document alone: its inferred type, the MinHash
-    sketch of its whole text and those of its paragraphs (in ``seg_id`` order)."""
+    sketch of its whole text, the word count of each of its paragraphs (in ``seg_id``
+    order) and the sketches of those paragraphs that have at least ``min_passage_words``
+    words (the only ones compared; in the same order)."""
 
     typed: stakeholders.TypeResult
     doc_count: int
@@ -112,21 +136,22 @@ class DocWork:
     seg_sigs: np.ndarray
 
 
-# (text, organisation for typing, language, paragraph texts, num_perm, seed)
-WorkItem = tuple[str, str | None, str | None, list[str], int, int]
+# (text, organisation for typing, language, paragraph texts, num_perm, seed, min_passage_words)
+WorkItem = tuple[str, str | None, str | None, list[str], int, int, int]
 
 
 def _work_one(item: WorkItem) -> DocWork:
-    text, organisation, lang, seg_texts, num_perm, seed = item
+    text, organisation, lang, seg_texts, num_perm, seed, min_words = item
     typed = _type_one((text, organisation))
-    counts, sigs = reuse.sketch([text], [lang], num_perm=num_perm, seed=seed)
-    if seg_texts:
-        seg_counts, seg_sigs = reuse.sketch(seg_texts, [lang] * len(seg_texts), num_perm=num_perm, seed=seed)
-    else:
-        seg_counts, seg_sigs = np.zeros(0, dtype=np.int64), np.zeros((0, num_perm), dtype=np.uint64)
-    # MinHash values are 32-bit: stored as such, a large corpus's paragraph signatures
-    # take half the memory (and cache).
-    return DocWork(typed, int(counts[0]), sigs[0].astype(np.uint32), seg_counts, seg_sigs.astype(np.uint32))
+    perms = reuse.Permutations.make(num_perm, seed)
+    count, hashes = reuse.passage_features(text, lang=lang)
+    feats = [reuse.passage_features(t, lang=lang) for t in seg_texts]
+    seg_counts = np.array([n for n, _ in feats], dtype=np.int64)
+    # Paragraphs too short to compare are counted but not sketched: most paragraphs are
+    # headings and short lines, and their signatures would be most of the cache.
+    sigs = reuse.signatures([hashes] + [h for n, h in feats if n >= min_words], perms)
+    # MinHash values are 32-bit: stored as such, signatures take half the memory (and cache).
+    return DocWork(typed, int(count), sigs[0].astype(np.uint32), seg_counts, sigs[1:].astype(np.uint32))
 
 
 def code_version() -> str:
@@ -144,15 +169,64 @@ def _typing_organisations(documents: pd.DataFrame) -> tuple[list[str | None], li
     return meta_types, [None if mt else org for mt, org in zip(meta_types, orgs, strict=True)]
 
 
-def _paragraphs(segments: pd.DataFrame, doc_ids: set[str]) -> pd.DataFrame:
-    """The paragraphs that are sketched and compared: ``doc_id`` (as text), ``seg_id`` and
-    ``text`` of the segments of ``doc_ids`` that have a text, in document and segment
-    order. Sketching and the shared-passage search both read them from here, so their
-    rows line up."""
-    segs = segments[["doc_id", "seg_id", "text"]].copy()
-    segs["doc_id"] = segs["doc_id"].astype(str)
-    segs = segs[segs["text"].map(lambda t: isinstance(t, str)) & segs["doc_id"].isin(doc_ids)]
-    return segs.sort_values(["doc_id", "seg_id"])
+@dataclass
+class Paragraphs:
+    """The paragraphs that are sketched and compared, as parallel lists: the segments of
+    the stage's documents that have a text, in document and segment order. Sketching and
+    the shared-passage search both read them from here, so their rows line up."""
+
+    doc_ids: list[str]
+    seg_ids: list[int]
+    texts: list[str]
+
+    def by_document(self) -> dict[str, list[str]]:
+        """``doc_id`` -> its paragraph texts, in order."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for d, t in zip(self.doc_ids, self.texts, strict=True):
+            out[d].append(t)
+        return out
+
+
+def _paragraphs(segments: pd.DataFrame | None, doc_ids: set[str]) -> Paragraphs:
+    if segments is None or segments.empty:
+        return Paragraphs([], [], [])
+    doc_col = segments["doc_id"].astype(str)
+    if isinstance(segments["text"].dtype, pd.StringDtype):
+        has_text = segments["text"].notna().to_numpy(dtype=bool)  # a string column holds text or nothing
+    else:
+        has_text = segments["text"].map(lambda t: isinstance(t, str)).to_numpy(dtype=bool)
+    keep = has_text & doc_col.isin(doc_ids).to_numpy(dtype=bool)
+    # Sorted as row numbers, then gathered into lists: sorting the frame would copy every
+    # paragraph's text.
+    codes, _ = pd.factorize(doc_col, sort=True)
+    order = np.lexsort((segments["seg_id"].to_numpy(dtype=np.int64), codes))
+    rows = order[keep[order]].tolist()
+    docs, segs, texts = doc_col.tolist(), segments["seg_id"].tolist(), segments["text"].tolist()
+    return Paragraphs([docs[k] for k in rows], [int(segs[k]) for k in rows], [texts[k] for k in rows])
+
+
+def work_key(doc_id: str, text: str, organisation: str | None, lang: str | None, paragraphs: Sequence[str]) -> str:
+    """The cache key of a document's work: a SHA-256 of everything :func:`_work_one`
+    reads that the params do not cover.
+
+    Each part is length-prefixed, so no two different items give the same bytes. Like
+    :func:`pipeline.cache.content_key`, but it hashes the UTF-8 texts directly instead
+    of a JSON dump of them: twice as fast, and every document's key is made on every run.
+    """
+    head = [None if x is None else x.encode("utf-8", "surrogatepass") for x in (doc_id, text, organisation, lang)]
+    body = [t.encode("utf-8", "surrogatepass") for t in paragraphs]
+    lengths = [-1 if b is None else len(b) for b in head] + [len(body)] + [len(b) for b in body]
+    digest = hashlib.sha256(struct.pack(f"<{len(lengths)}q", *lengths))
+    for b in head:
+        if b:
+            digest.update(b)
+    digest.update(b"".join(body))
+    return digest.hexdigest()
+
+
+def _cache_params(cfg: Config) -> dict[str, int]:
+    a = cfg.actors
+    return {"num_perm": a.num_perm, "seed": cfg.base.seed, "min_passage_words": a.min_passage_words}
 
 
 def document_work(documents: pd.DataFrame, segments: pd.DataFrame | None, texts: dict[str, str],
@@ -164,36 +238,45 @@ def document_work(documents: pd.DataFrame, segments: pd.DataFrame | None, texts:
         segments: the ``segments`` table (paragraphs to sketch for shared passages).
         texts: each document's text.
         langs: each document's language.
-        cfg: the configuration (``actors.num_perm``, ``base.seed``, ``compute``).
+        cfg: the configuration (``actors.num_perm``, ``actors.min_passage_words``,
+            ``base.seed``, ``compute``).
         cache_dir: when given, the folder of the per-document cache (e.g.
             ``<out>/cache/actors``). The result is the same with or without it.
 
     Returns:
         ``doc_id`` -> :class:`DocWork`.
     """
+    doc_ids = [str(d) for d in documents["doc_id"]]
+    paras = _paragraphs(segments, set(doc_ids))
+    return _document_work(documents, paras.by_document(), texts, langs, cfg, cache_dir=cache_dir)[0]
+
+
+def _document_work(documents: pd.DataFrame, paragraphs: dict[str, list[str]], texts: dict[str, str],
+                   langs: dict[str, str], cfg: Config, *, cache_dir: Path | None, compute: bool = True
+                   ) -> tuple[dict[str, DocWork], dict[str, str]]:
+    """:func:`document_work` on the paragraph lists; also returns each document's content
+    key (what its work depends on), which names its texts in the pair cache. With
+    ``compute=False`` only the keys are made (the work is empty)."""
     a = cfg.actors
     doc_ids = [str(d) for d in documents["doc_id"]]
     _, typing_org = _typing_organisations(documents)
-    paragraphs: dict[str, list[str]] = defaultdict(list)
-    if segments is not None and not segments.empty:
-        segs = _paragraphs(segments, set(doc_ids))
-        for d, t in zip(segs["doc_id"], segs["text"], strict=True):
-            paragraphs[d].append(t)
-    items: list[WorkItem] = [(texts.get(d, ""), org, langs.get(d), paragraphs.get(d, []), a.num_perm, cfg.base.seed)
+    items: list[WorkItem] = [(texts.get(d, ""), org, langs.get(d), paragraphs.get(d, []), a.num_perm, cfg.base.seed,
+                              a.min_passage_words)
                              for d, org in zip(doc_ids, typing_org, strict=True)]
+    keys = [work_key(d, *item[:4]) for d, item in zip(doc_ids, items, strict=True)]
+    if not compute:
+        return {}, dict(zip(doc_ids, keys, strict=True))
     chunk = max(1, len(items) // 64)
     results: Iterator[DocWork]
     if cache_dir is None:
         results = map_ordered(_work_one, items, compute=cfg.compute, desc="actors", chunksize=chunk)
-        return dict(zip(doc_ids, results, strict=True))
-    cache = DocCache(cache_dir.parent, stage=cache_dir.name, params={"num_perm": a.num_perm, "seed": cfg.base.seed},
-                     code_version=code_version())
-    keys = [content_key(d, *item[:4]) for d, item in zip(doc_ids, items, strict=True)]
+        return dict(zip(doc_ids, results, strict=True)), dict(zip(doc_ids, keys, strict=True))
+    cache = DocCache(cache_dir.parent, stage=cache_dir.name, params=_cache_params(cfg), code_version=code_version())
     results = cached_map(_work_one, items, keys=keys, cache=cache, compute=cfg.compute, desc="actors",
                          chunksize=chunk)
     out = dict(zip(doc_ids, results, strict=True))
     cache.prune(keys)
-    return out
+    return out, dict(zip(doc_ids, keys, strict=True))
 
 
 # --- stakeholder types --------------------------------------------------------------------
@@ -305,9 +388,12 @@ def _entity_orgs(entities: pd.DataFrame) -> dict[str, str]:
     if entities is None or entities.empty:
         return {}
     orgs = entities[entities["canonical_id"].astype(str).str.startswith("org:")]
+    mentions = [str(t) for t in orgs["text"].tolist()]
+    # The same few names recur thousands of times: each is normalised once.
+    norm = {t: actor_names.normalize_name(t) for t in set(mentions)}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for text, cid in zip(orgs["text"], orgs["canonical_id"], strict=False):
-        key = actor_names.normalize_name(str(text))
+    for text, cid in zip(mentions, orgs["canonical_id"].tolist(), strict=False):
+        key = norm[text]
         if key:
             counts[key][str(cid)] += 1
     return {k: max(sorted(c), key=lambda x: c[x]) for k, c in counts.items()}
@@ -352,48 +438,131 @@ def countries(documents: pd.DataFrame, segments: pd.DataFrame, entities: pd.Data
 
 # --- reuse ---------------------------------------------------------------------------------
 
+_PAIRS_KEY = "pairs"
+
+
+class PairSims:
+    """Exact Jaccard similarities of text pairs, by the texts' identities, kept between runs.
+
+    The pairs whose MinHash estimate is near a threshold need their exact similarity,
+    which means shingling both texts (whole responses, at the document level): most of a
+    re-run's reuse time when every pair is checked again. A similarity depends on the two
+    texts and their languages only, so it is stored under their identities (the
+    document's content key, and the paragraph's position for a paragraph), in one cache
+    entry beside the stage's per-document cache (``<out>/cache/actors-pairs``). A re-run
+    shingles only the texts of pairs it has not seen. After a run the entry holds exactly
+    the pairs that run checked, so it does not grow from run to run.
+
+    Args:
+        cache_dir: the stage's cache folder (``<out>/cache/actors``), or ``None``: nothing
+            is stored and every similarity is computed.
+
+    Attributes:
+        computed: similarities computed (not found in the store) in this run.
+    """
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self._cache = None if cache_dir is None else DocCache(
+            cache_dir.parent, stage=f"{cache_dir.name}-pairs", params={}, code_version=code_version())
+        known = self._cache.get(_PAIRS_KEY) if self._cache is not None else None
+        self._known: dict[tuple[str, str], float] = known if isinstance(known, dict) else {}
+        self._used: dict[tuple[str, str], float] = {}
+        self.computed = 0
+
+    def exact(self, names: Sequence[str], texts: Sequence[str], langs: Sequence[str | None]
+              ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """An ``exact`` for :func:`pipeline.reuse.confirm_arrays` over rows called ``names``."""
+        compute = reuse.exact_by_hashes(texts, langs)
+
+        def exact(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            out = np.empty(len(i), dtype=np.float64)
+            pairs = [(names[a], names[b]) if names[a] <= names[b] else (names[b], names[a])
+                     for a, b in zip(i.tolist(), j.tolist(), strict=True)]
+            missing = []
+            for k, pair in enumerate(pairs):
+                sim = self._known.get(pair)
+                if sim is None:
+                    missing.append(k)
+                else:
+                    out[k] = sim
+            if missing:
+                m = np.array(missing, dtype=np.int64)
+                out[m] = compute(i[m], j[m])
+                self.computed += len(missing)
+            self._used.update(zip(pairs, out.tolist(), strict=True))
+            return out
+
+        return exact
+
+    def save(self) -> None:
+        """Store the similarities this run used (only when they differ from the stored ones)."""
+        if self._cache is None:
+            return
+        if self.computed or self._used.keys() != self._known.keys():
+            self._cache.put(_PAIRS_KEY, self._used)
+        self._cache.prune([_PAIRS_KEY])
+
 
 def detect_reuse(documents: pd.DataFrame, segments: pd.DataFrame, texts: dict[str, str],
-                 langs: dict[str, str], cfg: Config, *, work: dict[str, DocWork] | None = None) -> pd.DataFrame:
+                 langs: dict[str, str], cfg: Config, *, work: dict[str, DocWork] | None = None,
+                 cache_dir: Path | None = None) -> pd.DataFrame:
     """Near-duplicate documents and shared passages, as rows of the ``reuse`` table.
 
-    ``work`` holds the documents' sketches when already computed (:func:`document_work`).
+    Args:
+        documents: the ``documents`` table.
+        segments: the ``segments`` table.
+        texts: each document's text.
+        langs: each document's language.
+        cfg: the configuration (``actors`` section, ``base.seed``).
+        work: the documents' sketches when already computed (:func:`document_work`, on
+            the same tables and configuration).
+        cache_dir: the stage's cache folder: sketches (when ``work`` is not given) and
+            exact pair similarities are read from and written beside it. The table is
+            the same with or without it.
     """
+    doc_ids = [str(d) for d in documents["doc_id"]]
+    paras = _paragraphs(segments, set(doc_ids))
+    lists = paras.by_document()
+    computed, keys = _document_work(documents, lists, texts, langs, cfg,
+                                    cache_dir=cache_dir if work is None else None, compute=work is None)
+    sims = PairSims(cache_dir)
+    out = _detect_reuse(documents, paras, texts, langs, cfg, work=work or computed, keys=keys, sims=sims)
+    sims.save()
+    return out
+
+
+def _detect_reuse(documents: pd.DataFrame, paras: Paragraphs, texts: dict[str, str], langs: dict[str, str],
+                  cfg: Config, *, work: dict[str, DocWork], keys: dict[str, str], sims: PairSims) -> pd.DataFrame:
     a = cfg.actors
     doc_ids = sorted(str(d) for d in documents["doc_id"])
     order = _doc_order(documents)
     rows: list[dict[str, object]] = []
 
-    if work is None:
-        work = document_work(documents, segments, texts, langs, cfg)
     doc_sigs = (np.vstack([work[d].doc_sig for d in doc_ids]) if doc_ids
                 else np.zeros((0, a.num_perm), dtype=np.uint32))
-    uf = reuse.UnionFind(len(doc_ids))
-    sims: dict[tuple[int, int], float] = {}
-    doc_texts = [texts.get(d, "") for d in doc_ids]
-    doc_langs = [langs.get(d) for d in doc_ids]
-    pairs = reuse.candidate_pairs(doc_sigs, threshold=a.reuse_threshold, margin=_MARGIN)
-    for i, j, sim in reuse.confirm_pairs(pairs, doc_texts, doc_langs, threshold=a.reuse_threshold, margin=_MARGIN):
-        uf.union(i, j)
-        sims[(i, j)] = sim
+    i, j, est = reuse.candidate_arrays(doc_sigs, threshold=a.reuse_threshold, margin=_MARGIN)
+    exact = sims.exact([f"d:{keys[d]}" for d in doc_ids], [texts.get(d, "") for d in doc_ids],
+                       [langs.get(d) for d in doc_ids])
+    i, j, sim = reuse.confirm_arrays(i, j, est, threshold=a.reuse_threshold, margin=_MARGIN, exact=exact)
+    pair_sim = dict(zip(zip(i.tolist(), j.tolist(), strict=True), sim.tolist(), strict=True))
     dup_of: dict[str, str] = {}
-    for members in uf.groups():
+    for group in reuse.groups_of(reuse.components(len(doc_ids), i, j)):
+        members = group.tolist()
         ids = [doc_ids[m] for m in members]
         cid = reuse.cluster_id("dup", ids)
         original = min(ids, key=order.__getitem__)
-        oi = doc_ids.index(original)
+        oi = members[ids.index(original)]
         lead = _first_paragraph(texts.get(original, ""))
         for m in members:
             d = doc_ids[m]
             dup_of[d] = cid
-            sim = 1.0 if m == oi else sims.get((min(m, oi), max(m, oi)),
-                                                float(np.mean(doc_sigs[m] == doc_sigs[oi])))
+            s = 1.0 if m == oi else pair_sim.get((min(m, oi), max(m, oi)),
+                                                 float(np.mean(doc_sigs[m] == doc_sigs[oi])))
             rows.append({"reuse_cluster": cid, "doc_id": d, "seg_id": -1, "kind": "near_duplicate",
-                         "shared_text": lead, "similarity": round(sim, 4), "cluster_size": len(ids),
+                         "shared_text": lead, "similarity": round(s, 4), "cluster_size": len(ids),
                          "reason": "original" if d == original else f"copy of {original}"})
 
-    if segments is not None and not segments.empty:
-        rows.extend(_shared_passages(segments, langs, dup_of, order, cfg, work))
+    rows.extend(_shared_passages(paras, langs, dup_of, order, cfg, work=work, keys=keys, sims=sims))
     reuse_df = pd.DataFrame(rows, columns=list(REUSE_COLUMNS))
     reuse_df["seg_id"] = reuse_df["seg_id"].astype("int64")
     return reuse_df.sort_values(["reuse_cluster", "doc_id", "seg_id"]).reset_index(drop=True)
@@ -415,49 +584,64 @@ def _first_paragraph(text: str, *, limit: int = 300) -> str:
     return " ".join((text or "").split())[:limit]
 
 
-def _shared_passages(segments: pd.DataFrame, langs: dict[str, str], dup_of: dict[str, str],
-                     order: dict[str, tuple[str, str, str]], cfg: Config,
-                     work: dict[str, DocWork]) -> list[dict[str, object]]:
+def _shared_passages(paras: Paragraphs, langs: dict[str, str], dup_of: dict[str, str],
+                     order: dict[str, tuple[str, str, str]], cfg: Config, *,
+                     work: dict[str, DocWork], keys: dict[str, str], sims: PairSims) -> list[dict[str, object]]:
     a = cfg.actors
-    # The same paragraphs in the same order as document_work sketched them.
-    segs = _paragraphs(segments, set(work))
-    docs_in_order = list(dict.fromkeys(segs["doc_id"]))
-    counts = np.concatenate([work[d].seg_counts for d in docs_in_order]) if docs_in_order else np.zeros(0, np.int64)
-    all_sigs = (np.vstack([work[d].seg_sigs for d in docs_in_order]) if docs_in_order
-                else np.zeros((0, a.num_perm), dtype=np.uint32))
-    keep = counts >= a.min_passage_words
-    sigs = all_sigs[keep]
-    segs = segs[keep].reset_index(drop=True)
-    if len(segs) < 2:
+    # The same paragraphs in the same order as document_work sketched them; only those
+    # of at least min_passage_words words have a sketch.
+    all_docs = paras.doc_ids
+    docs_in_order = list(dict.fromkeys(all_docs))
+    counts = (np.concatenate([work[d].seg_counts for d in docs_in_order]) if docs_in_order
+              else np.zeros(0, dtype=np.int64))
+    if len(counts) != len(all_docs):
+        raise RuntimeError("actors: the paragraph sketches do not line up with the paragraphs; "
+                           "delete the actors cache folder and run the stage again")
+    kept = np.flatnonzero(counts >= a.min_passage_words).tolist()
+    if len(kept) < 2:
         return []
+    sigs = np.vstack([work[d].seg_sigs for d in docs_in_order])
+    if len(sigs) != len(kept):
+        raise RuntimeError("actors: cached paragraph sketches were made with another min_passage_words; "
+                           "delete the actors cache folder and run the stage again")
+    # A paragraph's identity (for the pair cache): its document's content key and its
+    # position among that document's paragraphs.
+    position: list[int] = []
+    for k, d in enumerate(all_docs):
+        position.append(position[-1] + 1 if k and all_docs[k - 1] == d else 0)
+    all_segs, all_texts = paras.seg_ids, paras.texts
+    docs = [all_docs[k] for k in kept]
+    seg_ids = [all_segs[k] for k in kept]
+    seg_texts = [all_texts[k] for k in kept]
+    names = [f"p:{keys[all_docs[k]]}:{position[k]}" for k in kept]
     # A near-duplicate cluster counts as one document here: its shared paragraphs are
     # already the cluster itself.
-    groups = [dup_of.get(d, d) for d in segs["doc_id"]]
-    uf = reuse.UnionFind(len(segs))
-    sims: dict[int, float] = defaultdict(float)
-    pairs = reuse.candidate_pairs(sigs, threshold=a.passage_threshold, groups=groups, margin=_MARGIN)
-    seg_texts = list(segs["text"])
-    seg_langs = [langs.get(d) for d in segs["doc_id"]]
-    for i, j, sim in reuse.confirm_pairs(pairs, seg_texts, seg_langs, threshold=a.passage_threshold, margin=_MARGIN):
-        uf.union(i, j)
-        sims[i] = max(sims[i], sim)
-        sims[j] = max(sims[j], sim)
-    questions = [reuse.shingle_hashes(q) for q in reuse.guiding_questions()]
+    groups = [dup_of.get(d, d) for d in docs]
+    i, j, est = reuse.candidate_arrays(sigs, threshold=a.passage_threshold, groups=groups, margin=_MARGIN)
+    exact = sims.exact(names, seg_texts, [langs.get(d) for d in docs])
+    i, j, sim = reuse.confirm_arrays(i, j, est, threshold=a.passage_threshold, margin=_MARGIN, exact=exact)
+    best = np.zeros(len(docs), dtype=np.float64)
+    np.maximum.at(best, i, sim)
+    np.maximum.at(best, j, sim)
+    questions: list[np.ndarray] | None = None
     rows: list[dict[str, object]] = []
-    for members in uf.groups():
-        docs = {groups[m] for m in members}
-        if len(docs) < 2:
+    for group in reuse.groups_of(reuse.components(len(docs), i, j)):
+        members = group.tolist()
+        voices = {groups[m] for m in members}
+        if len(voices) < 2:
             continue
-        keys = [f"{segs.at[m, 'doc_id']}#{segs.at[m, 'seg_id']}" for m in members]
-        first = min(members, key=lambda m: (order.get(segs.at[m, "doc_id"], ("", "", "")), segs.at[m, "seg_id"]))
-        shared = " ".join(str(segs.at[first, "text"]).split())
+        if questions is None:
+            questions = [reuse.shingle_hashes(q) for q in reuse.guiding_questions()]
+        member_keys = [f"{docs[m]}#{seg_ids[m]}" for m in members]
+        first = min(members, key=lambda m: (order.get(docs[m], ("", "", "")), seg_ids[m]))
+        shared = " ".join(str(seg_texts[first]).split())
         why = reuse.is_quotation(shared, questions=questions, min_containment=a.quote_containment)
         kind = "quotation" if why else "shared_passage"
-        cid = reuse.cluster_id("quote" if why else "psg", keys)
+        cid = reuse.cluster_id("quote" if why else "psg", member_keys)
         for m in members:
-            rows.append({"reuse_cluster": cid, "doc_id": segs.at[m, "doc_id"], "seg_id": int(segs.at[m, "seg_id"]),
-                         "kind": kind, "shared_text": shared[:600], "similarity": round(sims[m], 4),
-                         "cluster_size": len(docs), "reason": why or f"paragraph shared by {len(docs)} responses"})
+            rows.append({"reuse_cluster": cid, "doc_id": docs[m], "seg_id": seg_ids[m],
+                         "kind": kind, "shared_text": shared[:600], "similarity": round(float(best[m]), 4),
+                         "cluster_size": len(voices), "reason": why or f"paragraph shared by {len(voices)} responses"})
     return rows
 
 
@@ -509,19 +693,23 @@ def resolve_actors(
         entities: the ``entities`` table (``org:`` and ``country:`` ids are used).
         cfg: the configuration (``actors`` section and ``base.seed``).
         cache_dir: the per-document cache of typing and sketches (e.g.
-            ``<out>/cache/actors``); the result is the same with or without it.
+            ``<out>/cache/actors``; exact pair similarities go beside it, to
+            ``<out>/cache/actors-pairs``); the result is the same with or without it.
 
     Returns:
         The ``actors`` table (one row per document) and the ``reuse`` table.
     """
-    documents = documents.sort_values("doc_id").reset_index(drop=True)
+    if not documents["doc_id"].is_monotonic_increasing:  # sorting copies every text: only when needed
+        documents = documents.sort_values("doc_id")
+    documents = documents.reset_index(drop=True)
     if documents.empty:
         return (pd.DataFrame(columns=list(ACTOR_COLUMNS)), pd.DataFrame(columns=list(REUSE_COLUMNS)))
     t0 = time.perf_counter()
     texts = _doc_texts(documents, segments)
     langs = _doc_langs(languages)
 
-    work = document_work(documents, segments, texts, langs, cfg, cache_dir=cache_dir)
+    paras = _paragraphs(segments, {str(d) for d in documents["doc_id"]})
+    work, keys = _document_work(documents, paras.by_document(), texts, langs, cfg, cache_dir=cache_dir)
     typed = type_documents(documents, texts, cfg, inferred=[work[str(d)].typed for d in documents["doc_id"]])
     t_type = time.perf_counter()
 
@@ -560,7 +748,9 @@ def resolve_actors(
 
     country, country_source = countries(documents, segments, entities)
     t_names = time.perf_counter()
-    reuse_df = detect_reuse(documents, segments, texts, langs, cfg, work=work)
+    sims = PairSims(cache_dir)
+    reuse_df = _detect_reuse(documents, paras, texts, langs, cfg, work=work, keys=keys, sims=sims)
+    sims.save()
     logger.info("actors timings: types and sketches %.1f s, names and countries %.1f s, reuse %.1f s",
                 t_type - t0, t_names - t_type, time.perf_counter() - t_names)
 

@@ -7,7 +7,11 @@ permutations, vectorised with numpy) estimates the Jaccard similarity of two set
 locality-sensitive hashing (banding, with the bands and rows datasketch's ``MinHashLSH``
 chooses for the threshold, applied to the whole signature matrix at once) finds the
 candidate pairs without comparing all pairs, and each candidate is checked on its
-signature estimate. Pairs are grouped into clusters by union-find.
+signature estimate (and, near the threshold, on its exact shingle sets). Pairs are
+grouped into clusters (connected components). Candidates, estimates and clusters are
+computed on numpy arrays, so a run over tens of thousands of paragraphs spends its time
+only on the pairs that need an exact check, and those can come from a cache
+(``exact`` in :func:`confirm_arrays`).
 
 Two levels:
 
@@ -32,19 +36,20 @@ import logging
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
-from datasketch import MinHashLSH
 
 from pipeline.textutil import nfkc, normalize_arabic
 
 logger = logging.getLogger(__name__)
 
 THEMES_DIR = Path(__file__).parent / "data" / "themes"
+# libyaml's safe loader reads the theme files ten times faster than the pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX32 = np.uint64(0xFFFFFFFF)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -187,36 +192,80 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def confirm_pairs(pairs: list[tuple[int, int, float]], texts: Sequence[str], langs: Sequence[str | None], *,
-                  threshold: float, margin: float) -> list[tuple[int, int, float]]:
+def confirm_arrays(i: np.ndarray, j: np.ndarray, est: np.ndarray, *, threshold: float, margin: float,
+                   exact: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Keep the pairs at or above ``threshold``: estimates within ``margin`` of it are
     replaced by the exact Jaccard similarity (MinHash estimates have a spread of a few
-    points, which would otherwise drop or add pairs near the threshold at random)."""
+    points, which would otherwise drop or add pairs near the threshold at random).
+
+    Args:
+        i, j, est: candidate pairs and their estimates (:func:`candidate_arrays`).
+        threshold: the similarity to reach.
+        margin: estimates below ``threshold + margin`` are checked exactly.
+        exact: the exact similarities of the pairs ``(i[k], j[k])`` it is given.
+
+    Returns:
+        The kept ``i``, ``j`` and their similarities (exact where checked).
+    """
+    sim = np.asarray(est, dtype=np.float64).copy()
+    near = np.flatnonzero(sim < threshold + margin)
+    if len(near):
+        sim[near] = exact(i[near], j[near])
+    keep = sim >= threshold
+    return i[keep], j[keep], sim[keep]
+
+
+def exact_by_hashes(texts: Sequence[str], langs: Sequence[str | None]
+                    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """An ``exact`` for :func:`confirm_arrays`: shingles each text once, when first asked."""
     cache: dict[int, np.ndarray] = {}
 
-    def hashes(i: int) -> np.ndarray:
-        if i not in cache:
-            cache[i] = shingle_hashes(texts[i], lang=langs[i])
-        return cache[i]
+    def hashes(k: int) -> np.ndarray:
+        if k not in cache:
+            cache[k] = shingle_hashes(texts[k], lang=langs[k])
+        return cache[k]
 
-    out = []
-    for i, j, est in pairs:
-        sim = est if est >= threshold + margin else jaccard(hashes(i), hashes(j))
-        if sim >= threshold:
-            out.append((i, j, sim))
-    return out
+    def exact(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        return np.array([jaccard(hashes(int(a)), hashes(int(b))) for a, b in zip(i, j, strict=True)],
+                        dtype=np.float64)
+
+    return exact
 
 
+def confirm_pairs(pairs: list[tuple[int, int, float]], texts: Sequence[str], langs: Sequence[str | None], *,
+                  threshold: float, margin: float) -> list[tuple[int, int, float]]:
+    """:func:`confirm_arrays` on a list of ``(i, j, estimate)``, with the exact
+    similarities computed from ``texts``."""
+    if not pairs:
+        return []
+    i, j, est = (np.array(col) for col in zip(*pairs, strict=True))
+    ki, kj, sim = confirm_arrays(i.astype(np.int64), j.astype(np.int64), est, threshold=threshold, margin=margin,
+                                 exact=exact_by_hashes(texts, langs))
+    return [(int(a), int(b), float(v)) for a, b, v in zip(ki, kj, sim, strict=True)]
+
+
+@functools.lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """Bands and rows per band that datasketch's ``MinHashLSH`` picks for a threshold."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return int(lsh.b), int(lsh.r)
+    """Bands and rows per band that datasketch's ``MinHashLSH`` picks for a threshold.
 
-
-@functools.lru_cache(maxsize=256)
-def _triu(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of a bucket of ``size`` members (the same few sizes recur)."""
-    return np.triu_indices(size, 1)
+    The same optimisation as datasketch's ``_optimal_param`` (equal weights of false
+    positives and false negatives, the first minimum over bands then rows), without
+    importing datasketch and scipy (a third of a second per process): the integrands are
+    polynomials of degree at most ``num_perm``, which Gauss-Legendre quadrature with
+    ``num_perm // 2 + 2`` nodes integrates exactly. A test checks the choice against
+    datasketch's over a grid of thresholds and sizes.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 2)
+    combos = [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)]
+    b = np.array([c[0] for c in combos], dtype=np.float64)[:, None]
+    r = np.array([c[1] for c in combos], dtype=np.float64)[:, None]
+    below = (nodes + 1.0) * threshold / 2.0  # nodes mapped onto [0, threshold]
+    above = threshold + (nodes + 1.0) * (1.0 - threshold) / 2.0  # ... onto [threshold, 1]
+    false_pos = ((1.0 - (1.0 - below[None, :] ** r) ** b) * (weights * threshold / 2.0)).sum(axis=1)
+    false_neg = (((1.0 - above[None, :] ** r) ** b) * (weights * (1.0 - threshold) / 2.0)).sum(axis=1)
+    best = int(np.argmin(0.5 * false_pos + 0.5 * false_neg))
+    return combos[best]
 
 
 def _band_keys(block: np.ndarray) -> np.ndarray:
@@ -233,9 +282,67 @@ def _band_keys(block: np.ndarray) -> np.ndarray:
     return key
 
 
-def candidate_pairs(sigs: np.ndarray, *, threshold: float, groups: Sequence[object] | None = None,
-                    max_bucket: int = 64, margin: float = 0.0) -> list[tuple[int, int, float]]:
-    """Pairs of rows whose estimated Jaccard similarity is at least ``threshold``.
+def _bucket_pairs(order: np.ndarray, bucket_of: np.ndarray, max_bucket: int, n_rows: int) -> np.ndarray:
+    """Pairs within buckets, each as one code ``i * n_rows + j`` (``i < j``): ``order``
+    lists the members of each bucket together, in ascending row order (``bucket_of``
+    gives each one's bucket). A bucket of at most ``max_bucket`` members gives all its
+    pairs, a larger one the chain of neighbours."""
+    n = len(order)
+    starts = np.flatnonzero(np.concatenate(([True], bucket_of[1:] != bucket_of[:-1])))
+    sizes = np.diff(np.concatenate((starts, [n])))
+    size_of = np.repeat(sizes, sizes)
+    pos = np.arange(n) - np.repeat(starts, sizes)
+    # How many later members of its bucket each member is paired with.
+    later = np.where(size_of <= max_bucket, size_of - 1 - pos, (pos < size_of - 1).astype(np.int64))
+    total = int(later.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    left = np.repeat(np.arange(n), later)
+    step = np.arange(total) - np.repeat(np.cumsum(later) - later, later)
+    return order[left].astype(np.int64) * n_rows + order[left + 1 + step]
+
+
+def _row_tags(n: int) -> np.ndarray:
+    """Fixed random 62-bit tags of rows 0..n-1, for bucket fingerprints."""
+    return np.random.RandomState(0x5EED).randint(0, 1 << 62, size=n, dtype=np.int64)
+
+
+def _drop_repeated_buckets(order: np.ndarray, bucket_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the first of buckets with exactly the same members (``order``: members grouped
+    by bucket, ascending; ``bucket_of``: each member's bucket, grouped in ascending order).
+
+    Similar paragraphs fall into the same bucket in most bands, and every copy of a
+    bucket gives the same pairs again: dropping the copies before the pairs are spelled
+    out saves most of the work. Buckets are matched on a fingerprint (size and a sum of
+    random row tags) and then compared member by member, so a fingerprint collision only
+    keeps a bucket that could have been dropped.
+    """
+    starts = np.flatnonzero(np.concatenate(([True], bucket_of[1:] != bucket_of[:-1])))
+    sizes = np.diff(np.concatenate((starts, [len(order)])))
+    with np.errstate(over="ignore"):
+        prints = np.add.reduceat(_row_tags(int(order.max()) + 1)[order], starts)
+    # Runs of equal (size, fingerprint); the first bucket of a run stands for the others.
+    by_print = np.lexsort((np.arange(len(starts)), prints, sizes))
+    same = (sizes[by_print][1:] == sizes[by_print][:-1]) & (prints[by_print][1:] == prints[by_print][:-1])
+    if not same.any():
+        return order, bucket_of
+    run_start = np.maximum.accumulate(np.where(np.concatenate(([True], ~same)), np.arange(len(by_print)), 0))
+    dup = by_print[run_start != np.arange(len(by_print))]
+    first = by_print[run_start[run_start != np.arange(len(by_print))]]
+    # Member-by-member check of each copy against the bucket standing for it.
+    dup_sizes = sizes[dup]
+    step = np.arange(int(dup_sizes.sum())) - np.repeat(np.cumsum(dup_sizes) - dup_sizes, dup_sizes)
+    equal = order[np.repeat(starts[dup], dup_sizes) + step] == order[np.repeat(starts[first], dup_sizes) + step]
+    copies = dup[np.logical_and.reduceat(equal, np.concatenate(([0], np.cumsum(dup_sizes)[:-1])))]
+    drop = np.zeros(len(starts), dtype=bool)
+    drop[copies] = True
+    keep = ~np.repeat(drop, sizes)
+    return order[keep], bucket_of[keep]
+
+
+def candidate_arrays(sigs: np.ndarray, *, threshold: float, groups: Sequence[object] | np.ndarray | None = None,
+                     max_bucket: int = 64, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of rows whose estimated Jaccard similarity is at least ``threshold - margin``.
 
     Banding (LSH) as in datasketch, with its choice of bands and rows for a somewhat lower
     threshold, done on the whole signature matrix with numpy: rows that agree on all
@@ -250,17 +357,20 @@ def candidate_pairs(sigs: np.ndarray, *, threshold: float, groups: Sequence[obje
             are skipped.
         max_bucket: bucket size above which only neighbours are paired.
         margin: also return pairs whose estimate is this much below the threshold (for
-            ``confirm_pairs``).
+            :func:`confirm_arrays`).
 
     Returns:
-        ``(i, j, similarity)`` with ``i < j``, sorted.
+        ``i``, ``j`` (int64, ``i < j``, sorted by ``i`` then ``j``) and the estimates.
     """
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
     n, k = sigs.shape
     if n < 2:
-        return []
+        return none
     bands, rows = lsh_params(max(0.1, threshold * 0.7), k)
     valid = ~np.all(sigs == _MAX32, axis=1)
-    found: list[np.ndarray] = []
+    members: list[np.ndarray] = []
+    bucket_of: list[np.ndarray] = []
+    offset = 0
     for band in range(bands):
         keys = _band_keys(sigs[:, band * rows:(band + 1) * rows])
         _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
@@ -269,35 +379,70 @@ def candidate_pairs(sigs: np.ndarray, *, threshold: float, groups: Sequence[obje
         if len(shared) < 2:
             continue
         order = shared[np.argsort(inverse[shared], kind="stable")]
-        bucket_of = inverse[order]
-        cuts = np.flatnonzero(np.diff(bucket_of)) + 1
-        for members in np.split(order, cuts):
-            if len(members) < 2:
-                continue
-            if len(members) <= max_bucket:
-                ii, jj = _triu(len(members))
-                found.append(np.stack([members[ii], members[jj]], axis=1))
-            else:
-                found.append(np.stack([members[:-1], members[1:]], axis=1))
-    if not found:
-        return []
-    both = np.sort(np.concatenate(found), axis=1).astype(np.int64)
-    # One integer per pair (i * n + j keeps the (i, j) order): a 1-D unique is far faster
-    # than a row-wise one over millions of candidate pairs.
-    codes = np.sort(both[:, 0] * n + both[:, 1])
+        members.append(order)
+        bucket_of.append(inverse[order] + offset)  # bucket numbers unique across bands
+        offset += len(counts)
+    if not members:
+        return none
+    order, buckets = _drop_repeated_buckets(np.concatenate(members), np.concatenate(bucket_of))
+    # One integer per pair (i * n + j keeps the (i, j) order): sorting them and dropping
+    # repeats is far faster than a row-wise unique over millions of candidate pairs (and
+    # ten times faster than np.unique, which hashes them).
+    codes = np.sort(_bucket_pairs(order, buckets, max_bucket, n))
     codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
-    pairs = np.stack([codes // n, codes % n], axis=1)
+    i, j = codes // n, codes % n
     if groups is not None:
-        g = np.asarray(groups, dtype=object)
-        pairs = pairs[g[pairs[:, 0]] != g[pairs[:, 1]]]
-    out: list[tuple[int, int, float]] = []
-    for start in range(0, len(pairs), 20_000):
-        part = pairs[start:start + 20_000]
-        sims = np.mean(sigs[part[:, 0]] == sigs[part[:, 1]], axis=1)
-        keep = sims >= threshold - margin
-        out.extend((int(i), int(j), float(sv)) for (i, j), sv in zip(part[keep], sims[keep], strict=True))
-    out.sort()
-    return out
+        _, g = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+        apart = g[i] != g[j]
+        i, j = i[apart], j[apart]
+    # The share of equal signature values; counts divided by k are exactly np.mean's values.
+    agree = np.empty(len(i), dtype=np.int64)
+    for start in range(0, len(i), 20_000):
+        part = slice(start, start + 20_000)
+        agree[part] = np.count_nonzero(sigs[i[part]] == sigs[j[part]], axis=1)
+    est = agree / k
+    keep = est >= threshold - margin
+    return i[keep], j[keep], est[keep]
+
+
+def candidate_pairs(sigs: np.ndarray, *, threshold: float, groups: Sequence[object] | None = None,
+                    max_bucket: int = 64, margin: float = 0.0) -> list[tuple[int, int, float]]:
+    """:func:`candidate_arrays` as a sorted list of ``(i, j, similarity)``."""
+    i, j, est = candidate_arrays(sigs, threshold=threshold, groups=groups, max_bucket=max_bucket, margin=margin)
+    return [(int(a), int(b), float(v)) for a, b, v in zip(i, j, est, strict=True)]
+
+
+def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """The connected component of each of ``n`` nodes joined by the edges ``(i[k], j[k])``,
+    labelled by its smallest member (so the labels do not depend on the edges' order).
+
+    Min-label propagation with pointer jumping: every label is a member of the same
+    component no larger than the node itself, so following labels only goes down.
+    """
+    label = np.arange(n)
+    if not len(i):
+        return label
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    while True:
+        low = np.minimum(label[i], label[j])
+        new = label.copy()
+        np.minimum.at(new, i, low)
+        np.minimum.at(new, j, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
+def groups_of(label: np.ndarray) -> list[np.ndarray]:
+    """The components of more than one node (from :func:`components`), ordered by their
+    smallest member, members ascending: the order :meth:`UnionFind.groups` gives."""
+    shared = np.flatnonzero(np.bincount(label, minlength=len(label))[label] > 1)
+    order = shared[np.argsort(label[shared], kind="stable")]
+    sorted_labels = label[order]
+    cuts = np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 1
+    return np.split(order, cuts) if len(order) else []
 
 
 class UnionFind:
@@ -338,7 +483,7 @@ def guiding_questions(themes_dir: Path = THEMES_DIR) -> tuple[str, ...]:
         return ()
     for path in sorted(themes_dir.rglob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
         except (OSError, yaml.YAMLError) as exc:
             logger.warning("cannot read theme file %s (%s); its questions are not used", path, exc)
             continue
