@@ -82,35 +82,42 @@ def save(out: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def stage_ingest(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.ingest import ingest_corpus
+    from pipeline.ingest import ingest_corpus_to
 
     corpus = Path(args.corpus or cfg.base.corpus)
-    tables = ingest_corpus(corpus, cfg, cache_dir=args.out / "cache" / "ingest")
-    save(args.out, tables)
-    counts = tables["manifest"]["status"].value_counts().to_dict()
+    # Written document by document: the corpus's texts are never all in memory.
+    manifest = ingest_corpus_to(corpus, cfg, out=args.out, cache_dir=args.out / "cache" / "ingest")
+    logger.info("wrote %s tables (%d files)", args.out / "ingest", len(manifest))
+    counts = manifest["status"].value_counts().to_dict()
     logger.info("ingested %s: %s", corpus, ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
 def stage_language(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.language import detect_languages
+    from pipeline.language import detect_languages_to
 
-    t = load(args.out, "documents", "segments")
-    languages = detect_languages(t["segments"], t["documents"], cfg, cache_dir=args.out / "cache" / "language")
-    save(args.out, {"languages": languages})
+    # Read from the files a batch of documents at a time, not all texts at once.
+    out = table_path(args.out, TABLE_STAGE["languages"], "languages")
+    n = detect_languages_to(table_path(args.out, "ingest", "segments"), table_path(args.out, "ingest", "documents"),
+                            out, cfg, cache_dir=args.out / "cache" / "language")
+    logger.info("wrote %s (%d rows)", out, n)
 
 
 def stage_entities(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.entities import extract_entities
+    from pipeline.entities import extract_entities_to
 
-    t = load(args.out, "segments", "languages")
-    entities = extract_entities(t["segments"], t["languages"], cfg, cache_dir=args.out / "cache" / "entities")
-    save(args.out, {"entities": entities})
+    # Segments read and mentions written a batch of documents at a time.
+    out = table_path(args.out, TABLE_STAGE["entities"], "entities")
+    n = extract_entities_to(table_path(args.out, "ingest", "segments"),
+                            table_path(args.out, TABLE_STAGE["languages"], "languages"), out, cfg,
+                            cache_dir=args.out / "cache" / "entities")
+    logger.info("wrote %s (%d rows)", out, n)
 
 
 def stage_actors(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.actors import resolve_actors
+    from pipeline.actors import INPUT_COLUMNS, resolve_actors
 
-    t = load(args.out, "documents", "segments", "languages", "entities")
+    # Only the columns the stage reads: a re-run spends much of its time reading tables.
+    t = load(args.out, "documents", "segments", "languages", "entities", columns=INPUT_COLUMNS)
     actors, reuse = resolve_actors(t["documents"], t["segments"], t["languages"], t["entities"], cfg,
                                    cache_dir=args.out / "cache" / "actors")
     save(args.out, {"actors": actors, "reuse": reuse})

@@ -25,6 +25,10 @@ Incremental runs: given a ``cache_dir``, each document's mentions are kept in a
 :class:`pipeline.cache.DocCache` keyed by the document's exact work item (``doc_id``,
 segment ids, texts and languages, the ``entities`` params), the installed model versions
 and :func:`code_version`; a re-run computes only new or changed documents.
+
+Streaming: the CLI calls :func:`extract_entities_to`, which reads the segments and writes
+the mentions a batch of whole documents at a time; the table is the one
+:func:`extract_entities` returns.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,7 @@ import pandas as pd
 
 from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
 from pipeline.config import Config
-from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize
+from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize, warm_up
 from pipeline.parallel import map_ordered
 from pipeline.resolutions import find_citations
 
@@ -313,36 +317,190 @@ def extract_entities(segments: pd.DataFrame, languages: pd.DataFrame, cfg: Confi
         The ``entities`` table, sorted by document, segment and offset.
     """
     if segments.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype(
-            {"char_start": "int64", "char_end": "int64"})
-    langs = segment_languages(segments, languages)
-    texts = segments["text"].fillna("").astype(str).tolist()
-    items: dict[Any, list[tuple[Any, str, str | None]]] = {}
-    for (doc_id, seg_id), text, lang in zip(segments[["doc_id", "seg_id"]].itertuples(index=False),
-                                           texts, langs, strict=True):
-        items.setdefault(doc_id, []).append((seg_id, text, lang))
-    work: list[WorkItem] = [(doc_id, segs, cfg.entities.use_models) for doc_id, segs in items.items()]
+        return _empty_frame()
+    work = _work_items(segments, segment_languages(segments, languages), cfg)
+    cache = _cache(cfg, cache_dir)
+    keys = [_key(item, cfg) for item in work]
     rows: list[dict[str, Any]] = []
-    if cache_dir is None:
-        for doc_rows in map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities"):
-            rows.extend(doc_rows)
-    else:
-        cache = DocCache(cache_dir.parent, stage=cache_dir.name, params=cache_params(cfg),
-                         code_version=code_version())
-        # The whole work item, not the doc_id: an upstream change (re-segmentation, a
-        # different language) must miss.
-        keys = [content_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs],
-                            dataclasses.asdict(cfg.entities))
-                for doc_id, segs, _ in work]
-        for doc_rows, _complete in cached_map(_extract_doc_checked, work, keys=keys, cache=cache,
-                                              compute=cfg.compute, desc="entities",
-                                              should_cache=lambda r: r[1]):
-            rows.extend(doc_rows)
+    for doc_rows in _extract(work, keys, cfg, cache):
+        rows.extend(doc_rows)
+    if cache is not None:
         cache.prune(keys)
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
-    df["seg_id"] = df["seg_id"].astype(segments["seg_id"].dtype) if len(df) else df["seg_id"]
-    df["char_start"] = df["char_start"].astype("int64")
-    df["char_end"] = df["char_end"].astype("int64")
+    df = _frame(rows, segments["seg_id"].dtype)
     logger.info("found %d entity mentions (%d linked) in %d segments", len(df),
                 int(df["canonical_id"].notna().sum()), len(segments))
+    return df
+
+
+# Segments per batch read by extract_entities_to (about a hundred documents' texts).
+_READ_BATCH_ROWS = 20_000
+
+
+def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Path, cfg: Config, *,
+                        cache_dir: Path | None = None) -> int:
+    """:func:`extract_entities` on the tables' files, writing ``entities`` to ``out_path``.
+
+    The segments are read and the mentions written a batch of whole documents at a
+    time, so the corpus's texts are never all in memory: only one batch and the
+    languages table's ids and codes are. The table written is the one
+    :func:`extract_entities` returns, row for row.
+
+    Returns:
+        The number of mention rows written.
+    """
+    from pipeline.tables import (
+        TableWriter,
+        is_grouped,
+        iter_table_groups,
+        read_column,
+        read_table,
+        write_table,
+    )
+
+    seg_cols = ["doc_id", "seg_id", "text"]
+    lang_cols = ["doc_id", "seg_id", "lang"]
+    if not is_grouped(read_column(segments_path, "doc_id")):
+        # Not written by ingestion (whose segments come document by document): read it all.
+        logger.info("%s: segments of a document are not contiguous; reading the table at once", segments_path)
+        df = extract_entities(read_table(segments_path, name="segments", columns=seg_cols),
+                              read_table(languages_path, name="languages", columns=lang_cols), cfg,
+                              cache_dir=cache_dir)
+        write_table(out_path, df, name="entities")
+        return len(df)
+    lookup = _LanguageLookup(read_table(languages_path, name="languages", columns=lang_cols))
+    cache = _cache(cfg, cache_dir)
+    keys: list[str] = []
+    n_segments = n_linked = 0
+    seg_dtype: Any = None
+    with TableWriter(out_path, name="entities", split_key="doc_id") as writer:
+        for part in iter_table_groups(segments_path, key="doc_id", name="segments", columns=seg_cols,
+                                      batch_rows=_READ_BATCH_ROWS):
+            seg_dtype = part["seg_id"].dtype
+            n_segments += len(part)
+            work = _work_items(part, lookup.of(part), cfg)
+            batch_keys = [_key(item, cfg) for item in work]
+            keys.extend(batch_keys)
+            # One look in the cache per document; only the misses go to the workers.
+            hits = [cache.get(k) for k in batch_keys] if cache is not None else [None] * len(work)
+            todo = [i for i, hit in enumerate(hits) if hit is None]
+            if len(todo) > 1 and _pool_ahead(cfg):
+                _preload({lang for i in todo for _, _, lang in work[i][1]}, use_models=cfg.entities.use_models)
+            computed = _extract([work[i] for i in todo], [batch_keys[i] for i in todo], cfg, cache)
+            rows: list[dict[str, Any]] = []
+            for hit in hits:
+                # A cache entry holds (rows, complete), as _extract_doc_checked returns.
+                rows.extend(hit[0] if hit is not None else next(computed))
+            df = _frame(rows, seg_dtype)
+            n_linked += int(df["canonical_id"].notna().sum())
+            writer.write(df)
+        n = writer.rows
+        writer.close(empty=_empty_frame() if seg_dtype is None else _frame([], seg_dtype))
+    if cache is not None:
+        cache.prune(keys)
+    logger.info("found %d entity mentions (%d linked) in %d segments", n, n_linked, n_segments)
+    return n
+
+
+class _LanguageLookup:
+    """:func:`segment_languages` for batches of segments, from a languages table kept
+    as integer codes (a few bytes per row, not a Python dict entry per segment)."""
+
+    def __init__(self, languages: pd.DataFrame) -> None:
+        import numpy as np
+
+        langs = languages.reset_index(drop=True)
+        seg = langs["seg_id"]
+        keep = langs["lang"].map(lambda v: isinstance(v, str) and bool(v)).to_numpy(dtype=bool)
+        langs = langs[keep]
+        seg = seg[keep]
+        self._is_doc = seg.isna().to_numpy(dtype=bool)
+        codes, self._docs = pd.factorize(langs["doc_id"], sort=True)
+        order = np.argsort(codes, kind="stable")
+        self._codes = codes[order]
+        self._is_doc = self._is_doc[order]
+        self._seg = seg.to_numpy(dtype=object, na_value=None)[order]
+        lang_codes, self._langs = pd.factorize(langs["lang"])
+        self._lang = lang_codes[order]
+        self._doc_index = {d: i for i, d in enumerate(self._docs.tolist())}
+
+    def of(self, segments: pd.DataFrame) -> list[str | None]:
+        """The language of each segment row, as :func:`segment_languages` gives it."""
+        import numpy as np
+
+        names = self._langs.tolist()
+        out: list[str | None] = []
+        cached: tuple[Any, dict[Any, str], str | None] | None = None
+        for doc_id, seg_id in zip(segments["doc_id"].tolist(), segments["seg_id"].tolist(), strict=True):
+            if cached is None or cached[0] != doc_id:
+                per_seg: dict[Any, str] = {}
+                doc_lang: str | None = None
+                code = self._doc_index.get(doc_id)
+                if code is not None:
+                    lo, hi = np.searchsorted(self._codes, [code, code + 1])
+                    for k in range(lo, hi):
+                        if self._is_doc[k]:
+                            doc_lang = names[self._lang[k]]
+                        else:
+                            per_seg[self._seg[k]] = names[self._lang[k]]
+                cached = (doc_id, per_seg, doc_lang)
+            lang = cached[1].get(seg_id) or cached[2]
+            out.append(lang if lang in LANGS else None)
+        return out
+
+
+def _pool_ahead(cfg: Config) -> bool:
+    return cfg.compute.backend == "local" and cfg.compute.n_workers > 1
+
+
+def _preload(langs: set[str | None], *, use_models: bool) -> None:
+    # Each batch runs in a fresh pool forked from this process: build the gazetteers
+    # and load the models its documents need here, once, so the workers inherit them
+    # instead of building them again for every batch.
+    warm_up(langs)
+    if use_models:
+        for lang in sorted(lang for lang in langs if lang in MODELS):
+            model_for(lang)
+
+
+def _work_items(segments: pd.DataFrame, langs: list[str | None], cfg: Config) -> list[WorkItem]:
+    texts = segments["text"].fillna("").astype(str).tolist()
+    items: dict[Any, list[tuple[Any, str, str | None]]] = {}
+    for doc_id, seg_id, text, lang in zip(segments["doc_id"].tolist(), segments["seg_id"].tolist(),
+                                          texts, langs, strict=True):
+        items.setdefault(doc_id, []).append((seg_id, text, lang))
+    return [(doc_id, segs, cfg.entities.use_models) for doc_id, segs in items.items()]
+
+
+def _key(item: WorkItem, cfg: Config) -> str:
+    # The whole work item, not the doc_id: an upstream change (re-segmentation, a
+    # different language) must miss.
+    doc_id, segs, _ = item
+    return content_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs], dataclasses.asdict(cfg.entities))
+
+
+def _cache(cfg: Config, cache_dir: Path | None) -> DocCache | None:
+    if cache_dir is None:
+        return None
+    return DocCache(cache_dir.parent, stage=cache_dir.name, params=cache_params(cfg), code_version=code_version())
+
+
+def _extract(work: list[WorkItem], keys: list[str], cfg: Config, cache: DocCache | None) -> Iterator[list[dict[str, Any]]]:
+    if cache is None:
+        yield from map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities")
+        return
+    for doc_rows, _complete in cached_map(_extract_doc_checked, work, keys=keys, cache=cache,
+                                          compute=cfg.compute, desc="entities", should_cache=lambda r: r[1]):
+        yield doc_rows
+
+
+def _empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype(
+        {"char_start": "int64", "char_end": "int64"})
+
+
+def _frame(rows: list[dict[str, Any]], seg_dtype: Any) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df["seg_id"] = df["seg_id"].astype(seg_dtype) if len(df) else df["seg_id"]
+    df["char_start"] = df["char_start"].astype("int64")
+    df["char_end"] = df["char_end"].astype("int64")
     return df.reset_index(drop=True)

@@ -414,3 +414,16 @@ def gazetteer_for(lang: str | None) -> Gazetteer:
 def label_of(canonical_id: str) -> str:
     """The entity label of a canonical id by its prefix (COUNTRY, ORG, TECH, ...)."""
     return LABELS.get(canonical_id.split(":", 1)[0], "MISC")
+
+
+def warm_up(langs: set[str | None]) -> None:
+    """Build the gazetteers of ``langs`` (and Russian's morphology) in this process now.
+
+    A process that forks workers calls it first, so that every worker inherits them
+    instead of building them again.
+    """
+    canonical_names()
+    for lang in sorted({lang if lang in LANGS else "und" for lang in langs}):
+        gazetteer_for(lang)
+    if "ru" in langs:
+        _morph_analyzer()

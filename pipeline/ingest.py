@@ -16,6 +16,11 @@ Each file is parsed in a forked child with ``ingest.timeout_s`` (per file) and
 replaced after any failure), files run in parallel with results in sorted path order,
 and each file's extraction is cached under ``cache_dir`` keyed by its content hash,
 the ingest params and :data:`CODE_VERSION`.
+
+Streaming: the CLI calls :func:`ingest_corpus_to`, which writes the documents, pages and
+segments as the files are read (cached results too are read one at a time), so the
+corpus's texts are never all in memory; :func:`ingest_corpus` returns the same tables
+as DataFrames.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -193,6 +199,9 @@ def _extract_text(path: Path, kind: str) -> dict[str, Any]:
 def _preload(kind: str) -> None:
     """Import the extractor's libraries in this worker once, so every forked child
     inherits them instead of importing them again (100+ ms per file otherwise)."""
+    from pipeline.textnorm import compat_table
+
+    compat_table()
     if kind == "pdf":
         import pypdfium2  # noqa: F401
 
@@ -368,20 +377,17 @@ def _pre_status(rel: str, path: Path, corpus_root: Path, s: IngestConfig) -> tup
     return row, None
 
 
-def ingest_corpus(corpus: Path, cfg: Config, *, cache_dir: Path) -> dict[str, pd.DataFrame]:
-    """Read every file of a consultation folder into the four ingestion tables.
+@dataclass
+class _Plan:
+    """What ingestion decided before reading any file: manifest rows and extraction tasks."""
 
-    Args:
-        corpus: the consultation folder.
-        cfg: the pipeline config (``ingest``, ``compute``, ``base`` sections).
-        cache_dir: where per-file extraction results are cached.
+    consultation: str
+    meta: Metadata
+    rows: list[dict[str, Any]]
+    tasks: list[FileTask]
 
-    Returns:
-        ``{"manifest", "documents", "pages", "segments"}`` DataFrames.
 
-    Raises:
-        FileNotFoundError: ``corpus`` is not a folder.
-    """
+def _plan(corpus: Path, cfg: Config) -> _Plan:
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} does not exist")
@@ -414,24 +420,104 @@ def ingest_corpus(corpus: Path, cfg: Config, *, cache_dir: Path) -> dict[str, pd
         elif row["status"] is None and kind is not None:
             tasks.append(FileTask(str(_path), rel, kind, sha, s))
         rows.append(row)
-
-    results = _run_all(tasks, cfg, cache_dir=cache_dir)
-    return build_tables(rows, results, meta, consultation=consultation)
+    return _Plan(consultation, meta, rows, tasks)
 
 
-def _run_all(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> dict[str, dict[str, Any]]:
+def ingest_corpus(corpus: Path, cfg: Config, *, cache_dir: Path) -> dict[str, pd.DataFrame]:
+    """Read every file of a consultation folder into the four ingestion tables.
+
+    Holds every text in memory; :func:`ingest_corpus_to` writes the same tables
+    document by document instead.
+
+    Args:
+        corpus: the consultation folder.
+        cfg: the pipeline config (``ingest``, ``compute``, ``base`` sections).
+        cache_dir: where per-file extraction results are cached.
+
+    Returns:
+        ``{"manifest", "documents", "pages", "segments"}`` DataFrames.
+
+    Raises:
+        FileNotFoundError: ``corpus`` is not a folder.
+    """
+    plan = _plan(corpus, cfg)
+    results = dict(_iter_results(plan.tasks, cfg, cache_dir=cache_dir))
+    return build_tables(plan.rows, results, plan.meta, consultation=plan.consultation)
+
+
+# Documents per batch of rows written by ingest_corpus_to: a few thousand pages and
+# segments, a few MB of text.
+_WRITE_BATCH_DOCS = 100
+
+
+def ingest_corpus_to(corpus: Path, cfg: Config, *, out: Path, cache_dir: Path) -> pd.DataFrame:
+    """:func:`ingest_corpus`, writing the tables as the files are read.
+
+    Each document's pages and segments are written (in batches of
+    :data:`_WRITE_BATCH_DOCS` documents) as soon as its file is read, so the texts of
+    the corpus are never all in memory: only the manifest and one batch are. The
+    tables are those :func:`ingest_corpus` returns, row for row and dtype for dtype,
+    written to ``out/ingest/<table>.parquet``; a failure leaves the previous tables.
+
+    Returns:
+        The manifest (also written).
+    """
+    from pipeline.tables import TableWriter, table_path, write_table
+
+    plan = _plan(corpus, cfg)
+    _log_metadata_problems(plan.rows, plan.meta)
+    writers = {name: TableWriter(table_path(out, "ingest", name), name=name, split_key="doc_id")
+               for name in ("documents", "pages", "segments")}
+    batch: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] = ([], [], [])
+    try:
+        results = _iter_results(plan.tasks, cfg, cache_dir=cache_dir)
+        pending = next(results, None)
+        for row in plan.rows:
+            res = None
+            if pending is not None and pending[0] == row["source_path"]:
+                res = pending[1]
+                pending = next(results, None)
+            made = _document_rows(row, res, plan.meta, consultation=plan.consultation)
+            if made is None:
+                continue
+            batch[0].append(made[0])
+            batch[1].extend(made[1])
+            batch[2].extend(made[2])
+            if len(batch[0]) >= _WRITE_BATCH_DOCS:
+                _write_batch(writers, batch)
+                batch = ([], [], [])
+        if pending is not None:  # pragma: no cover - guards the bookkeeping above
+            raise RuntimeError(f"ingest lost its place at {pending[0]}")
+        _write_batch(writers, batch)
+        for name, writer in writers.items():
+            empty = _frames([], [], [])[["documents", "pages", "segments"].index(name)]
+            writer.close(empty=empty)
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    manifest = _manifest_frame(plan.rows)
+    write_table(table_path(out, "ingest", "manifest"), manifest, name="manifest")
+    return manifest
+
+
+def _write_batch(writers: dict[str, Any], batch: tuple[list[dict[str, Any]], ...]) -> None:
+    if not batch[0]:
+        return
+    for name, frame in zip(("documents", "pages", "segments"), _frames(*batch), strict=True):
+        writers[name].write(frame)
+
+
+def _iter_results(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(relative path, extraction result)`` for every task, in task order.
+
+    Cached results are read when their turn comes (not all first), the rest are
+    extracted in parallel and cached as they arrive: only a window of results is in
+    memory at a time.
+    """
     digest = _settings_digest(cfg.ingest)
-    results: dict[str, dict[str, Any]] = {}
-    todo: list[FileTask] = []
-    cache_paths: dict[str, Path] = {}
-    for task in tasks:
-        cpath = _cache_file(cache_dir, task.sha256, task.kind, digest)
-        cache_paths[task.rel] = cpath
-        cached = _cache_get(cpath) if cpath.exists() else None
-        if cached is not None:
-            results[task.rel] = cached
-        else:
-            todo.append(task)
+    cache_paths = {task.rel: _cache_file(cache_dir, task.sha256, task.kind, digest) for task in tasks}
+    todo = [task for task in tasks if not cache_paths[task.rel].exists()]
     logger.info("ingest: %d file(s) to extract, %d from cache", len(todo), len(tasks) - len(todo))
     # Small batches keep every worker busy on a small corpus, and the round trips to
     # the pool few on a large one.
@@ -441,19 +527,89 @@ def _run_all(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> dict[str
         # Imported once here, so that forked pool workers inherit the libraries.
         _preload(kind)
     done = map_ordered(run_batch, batches, compute=cfg.compute, desc="ingest")
+    computed: Iterator[tuple[FileTask, dict[str, Any]]] = (
+        pair for batch, batch_results in zip(batches, done, strict=True)
+        for pair in zip(batch, batch_results, strict=True))
+    todo_set = {task.rel for task in todo}
     try:
-        for batch, batch_results in zip(batches, done, strict=True):
-            for task, res in zip(batch, batch_results, strict=True):
-                results[task.rel] = res
+        for task in tasks:
+            if task.rel in todo_set:
+                done_task, res = next(computed)
+                if done_task.rel != task.rel:  # pragma: no cover - guards the bookkeeping
+                    raise RuntimeError(f"ingest lost its place at {task.rel}")
                 if not res.get("transient"):
                     _cache_put(cache_paths[task.rel], res)
+                yield task.rel, res
+                continue
+            cached = _cache_get(cache_paths[task.rel])
+            if cached is None:
+                # Damaged or removed since it was listed: extract it here, alone.
+                logger.warning("ingest: cache entry %s unreadable; extracting %s again",
+                               cache_paths[task.rel], task.rel)
+                cached = run_batch([task])[0]
+                if not cached.get("transient"):
+                    _cache_put(cache_paths[task.rel], cached)
+            yield task.rel, cached
     finally:
         # With one worker the files ran in this process's sandbox; its child has
         # nothing left to do (pool workers' children end with their workers).
         from pipeline.sandbox import close_sandboxes
 
         close_sandboxes()
-    return results
+
+
+def _log_metadata_problems(rows: list[dict[str, Any]], meta: Metadata) -> None:
+    for problem in meta.problems:
+        logger.warning("%s", problem)
+    known = {r["source_path"] for r in rows}
+    for rel in sorted(set(meta.rows) - known):
+        logger.warning("metadata.csv names %s, which is not a response file in the corpus", rel)
+
+
+def _document_rows(row: dict[str, Any], res: dict[str, Any] | None, meta: Metadata, *,
+                   consultation: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """Update the manifest ``row`` from its result; the document, page and segment rows
+    of a readable file (None for one that is not)."""
+    if res is not None:
+        row["status"] = res["status"]
+        row["detail"] = res["detail"]
+        row["n_pages"] = res.get("n_pages")
+    if row["status"] not in ("ok", "ocr"):
+        logger.warning("%s: %s - %s", row["source_path"], row["status"], row["detail"])
+        return None
+    assert res is not None
+    layout = layout_document([[Para(t, bool(o), bool(n)) for t, o, n in page] for page in res["pages"]])
+    m = meta.rows.get(row["source_path"])
+    issue = None
+    if m is not None and m.issues:
+        issue = "; ".join(m.issues)
+    elif m is None and meta.present:
+        issue = "no row in metadata.csv"
+    doc_id = row["doc_id"]
+    document = {
+        "doc_id": doc_id,
+        "consultation": consultation,
+        "source_path": row["source_path"],
+        "file_sha256": row["file_sha256"],
+        "respondent": m.respondent if m else None,
+        "organisation": m.organisation if m else None,
+        "stakeholder_type": m.stakeholder_type if m else None,
+        "country": m.country if m else None,
+        "submitted": m.submitted if m else None,
+        "n_pages": int(res.get("n_pages") or len(layout.page_texts)),
+        "n_chars": len(layout.text),
+        "text": layout.text,
+        "format": row["format"],
+        "status": row["status"],
+        "n_ocr_pages": int(res.get("n_ocr_pages") or 0),
+        "metadata_issue": issue,
+    }
+    pages = [{"doc_id": doc_id, "page_no": page_no, "text": text}
+             for page_no, text in enumerate(layout.page_texts, start=1)]
+    segments = [{"doc_id": doc_id, "seg_id": seg_id, "page_no": page_no,
+                 "char_start": start, "char_end": end, "text": layout.text[start:end]}
+                for seg_id, (page_no, start, end) in enumerate(layout.segments)]
+    return document, pages, segments
 
 
 def build_tables(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], meta: Metadata, *,
@@ -462,56 +618,28 @@ def build_tables(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]],
     documents: list[dict[str, Any]] = []
     pages: list[dict[str, Any]] = []
     segments: list[dict[str, Any]] = []
-    for problem in meta.problems:
-        logger.warning("%s", problem)
-    known = {r["source_path"] for r in rows}
-    for rel in sorted(set(meta.rows) - known):
-        logger.warning("metadata.csv names %s, which is not a response file in the corpus", rel)
+    _log_metadata_problems(rows, meta)
     for row in rows:
-        res = results.get(row["source_path"])
-        if res is not None:
-            row["status"] = res["status"]
-            row["detail"] = res["detail"]
-            row["n_pages"] = res.get("n_pages")
-        if row["status"] not in ("ok", "ocr"):
-            logger.warning("%s: %s - %s", row["source_path"], row["status"], row["detail"])
+        made = _document_rows(row, results.get(row["source_path"]), meta, consultation=consultation)
+        if made is None:
             continue
-        assert res is not None
-        layout = layout_document([[Para(t, bool(o), bool(n)) for t, o, n in page] for page in res["pages"]])
-        m = meta.rows.get(row["source_path"])
-        issue = None
-        if m is not None and m.issues:
-            issue = "; ".join(m.issues)
-        elif m is None and meta.present:
-            issue = "no row in metadata.csv"
-        doc_id = row["doc_id"]
-        documents.append({
-            "doc_id": doc_id,
-            "consultation": consultation,
-            "source_path": row["source_path"],
-            "file_sha256": row["file_sha256"],
-            "respondent": m.respondent if m else None,
-            "organisation": m.organisation if m else None,
-            "stakeholder_type": m.stakeholder_type if m else None,
-            "country": m.country if m else None,
-            "submitted": m.submitted if m else None,
-            "n_pages": int(res.get("n_pages") or len(layout.page_texts)),
-            "n_chars": len(layout.text),
-            "text": layout.text,
-            "format": row["format"],
-            "status": row["status"],
-            "n_ocr_pages": int(res.get("n_ocr_pages") or 0),
-            "metadata_issue": issue,
-        })
-        for page_no, text in enumerate(layout.page_texts, start=1):
-            pages.append({"doc_id": doc_id, "page_no": page_no, "text": text})
-        for seg_id, (page_no, start, end) in enumerate(layout.segments):
-            segments.append({"doc_id": doc_id, "seg_id": seg_id, "page_no": page_no,
-                             "char_start": start, "char_end": end, "text": layout.text[start:end]})
+        documents.append(made[0])
+        pages.extend(made[1])
+        segments.extend(made[2])
+    docs, pages_df, segs = _frames(documents, pages, segments)
+    return {"manifest": _manifest_frame(rows), "documents": docs, "pages": pages_df, "segments": segs}
 
+
+def _manifest_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     manifest["size_bytes"] = manifest["size_bytes"].astype("Int64")
     manifest["n_pages"] = manifest["n_pages"].astype("Int64")
+    return manifest
+
+
+def _frames(documents: list[dict[str, Any]], pages: list[dict[str, Any]],
+            segments: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The documents, pages and segments frames of these rows, with the tables' dtypes."""
     docs = pd.DataFrame(documents, columns=DOCUMENT_COLUMNS)
     for col in ("n_pages", "n_chars", "n_ocr_pages"):
         docs[col] = docs[col].astype("int64")
@@ -520,4 +648,4 @@ def build_tables(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]],
     segs = pd.DataFrame(segments, columns=["doc_id", "seg_id", "page_no", "char_start", "char_end", "text"])
     for col in ("seg_id", "page_no", "char_start", "char_end"):
         segs[col] = segs[col].astype("int64")
-    return {"manifest": manifest, "documents": docs, "pages": pages_df, "segments": segs}
+    return docs, pages_df, segs

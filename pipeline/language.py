@@ -31,8 +31,13 @@ every text, so results depend neither on order nor on the process that ran them)
 
 Incremental runs: given a ``cache_dir``, each document's rows are kept in a
 :class:`pipeline.cache.DocCache` keyed by the document's exact work item (``doc_id``,
-segment ids and texts, document text), the language knobs, the detector package's
+segment ids and texts; the document's text only for a document without segments, the
+one case it is read), the language knobs, the detector package's
 version and :func:`code_version`; a re-run computes only new or changed documents.
+
+Streaming: the CLI calls :func:`detect_languages_to`, which reads the segments a batch of
+whole documents at a time (and of the documents only their ids), so a large corpus's
+texts are never all in memory; it writes the same table :func:`detect_languages` returns.
 """
 
 from __future__ import annotations
@@ -42,12 +47,13 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
@@ -554,41 +560,182 @@ def detect_languages(segments: pd.DataFrame, documents: pd.DataFrame, cfg: Confi
     """
     settings = Settings.from_config(cfg)
     seg_sorted = segments.sort_values(["doc_id", "seg_id"], kind="mergesort")
-    by_doc: dict[str, list[tuple[Any, str]]] = {}
-    for doc_id, seg_id, text in zip(
-        seg_sorted["doc_id"], seg_sorted["seg_id"], seg_sorted["text"], strict=True
-    ):
-        by_doc.setdefault(str(doc_id), []).append((_plain(seg_id), text if isinstance(text, str) else ""))
+    by_doc = _group_segments(seg_sorted)
     doc_texts: dict[str, str] = {}
     if "text" in documents.columns:
-        for doc_id, text in zip(documents["doc_id"], documents["text"], strict=True):
+        for doc_id, text in zip(documents["doc_id"].tolist(), documents["text"].tolist(), strict=True):
             doc_texts[str(doc_id)] = "" if not isinstance(text, str) else text
     else:
-        doc_texts = {str(d): "" for d in documents["doc_id"]}
+        doc_texts = {str(d): "" for d in documents["doc_id"].tolist()}
     doc_ids = sorted(set(doc_texts) | set(by_doc))
-    items = [(d, by_doc.get(d, []), doc_texts.get(d, "")) for d in doc_ids]
-    work = functools.partial(detect_document, settings=settings)
+    items = [_item(d, by_doc.get(d, []), doc_texts.get(d, "")) for d in doc_ids]
+    cache = _cache(settings, cache_dir)
     rows: list[dict[str, Any]] = []
-    if cache_dir is None:
-        results = map_ordered(work, items, compute=cfg.compute, desc="language", chunksize=4)
-    else:
-        cache = DocCache(cache_dir.parent, stage=cache_dir.name, params=cache_params(settings),
-                         code_version=code_version())
-        keys = [content_key(*item, dataclasses.asdict(settings)) for item in items]
-        results = cached_map(work, items, keys=keys, cache=cache, compute=cfg.compute,
-                             desc="language", chunksize=4)
-    for doc_rows in results:
+    keys = [_key(item, settings) for item in items]
+    for doc_rows in _detect(items, keys, settings, cfg, cache):
         rows.extend(doc_rows)
-    if cache_dir is not None:
+    if cache is not None:
         cache.prune(keys)
+    out = _frame(rows, segments["seg_id"].dtype if len(segments) else None)
+    _log_summary(out)
+    return out
+
+
+# Segments per batch read by detect_languages_to (about a hundred documents' texts).
+_READ_BATCH_ROWS = 20_000
+
+
+def detect_languages_to(segments_path: Path, documents_path: Path, out_path: Path, cfg: Config, *,
+                        cache_dir: Path | None = None) -> int:
+    """:func:`detect_languages` on the tables' files, writing ``languages`` to ``out_path``.
+
+    The segments are read a batch of whole documents at a time, and of the documents
+    only the ids (and the texts of those without segments), so the corpus's texts are
+    never all in memory: only one batch and the languages rows are. The table written
+    is the one :func:`detect_languages` returns, row for row.
+
+    Returns:
+        The number of rows written.
+    """
+    from pipeline.tables import (
+        is_grouped,
+        iter_table_batches,
+        iter_table_groups,
+        read_column,
+        read_table,
+        write_table,
+    )
+
+    settings = Settings.from_config(cfg)
+    seg_docs = read_column(segments_path, "doc_id")
+    if not is_grouped(seg_docs):
+        # Not written by ingestion (whose segments come document by document): read it all.
+        logger.info("%s: segments of a document are not contiguous; reading the table at once", segments_path)
+        doc_cols = [c for c in ("doc_id", "text") if c in _column_names(documents_path)]
+        out = detect_languages(read_table(segments_path, name="segments", columns=["doc_id", "seg_id", "text"]),
+                               read_table(documents_path, name="documents", columns=doc_cols), cfg,
+                               cache_dir=cache_dir)
+        write_table(out_path, out, name="languages")
+        return len(out)
+    with_segments = {str(d) for d in seg_docs.unique().to_pylist()}
+    del seg_docs
+    all_docs = [str(d) for d in read_column(documents_path, "doc_id").to_pylist()]
+    alone = {d for d in all_docs if d not in with_segments}
+    alone_texts: dict[str, str] = dict.fromkeys(sorted(alone), "")
+    if alone and "text" in _column_names(documents_path):
+        for part in iter_table_batches(documents_path, name="documents", columns=["doc_id", "text"],
+                                       batch_rows=1_000):
+            for doc_id, text in zip(part["doc_id"].tolist(), part["text"].tolist(), strict=True):
+                if str(doc_id) in alone:
+                    alone_texts[str(doc_id)] = text if isinstance(text, str) else ""
+    cache = _cache(settings, cache_dir)
+    keys: list[str] = []
+    # Each batch's rows as Arrow (a few bytes per value, no Python object per cell): the
+    # table is sorted by document at the end, so the rows are kept until then.
+    parts: list[pa.Table] = []
+    seg_dtype: Any = None
+    for part in iter_table_groups(segments_path, key="doc_id", name="segments",
+                                  columns=["doc_id", "seg_id", "text"], batch_rows=_READ_BATCH_ROWS):
+        seg_dtype = part["seg_id"].dtype
+        by_doc = _group_segments(part.sort_values(["doc_id", "seg_id"], kind="mergesort"))
+        items = [_item(d, segs, "") for d, segs in by_doc.items()]
+        parts.append(_compact(_detect_batch(items, keys, settings, cfg, cache, seg_dtype)))
+    items = [_item(d, [], alone_texts[d]) for d in sorted(alone)]
+    if items:
+        parts.append(_compact(_detect_batch(items, keys, settings, cfg, cache, seg_dtype)))
+    if cache is not None:
+        cache.prune(keys)
+    if parts:
+        import pyarrow.compute as pc
+
+        table = pa.concat_tables(parts, promote_options="permissive")
+        del parts
+        # Batches follow the segments table; the table is sorted by document (a stable
+        # sort: each document's rows keep their order, the document row first).
+        table = table.take(pc.sort_indices(table, sort_keys=[("doc_id", "ascending")]))
+        out = table.to_pandas()
+        del table
+    else:
+        out = _frame([], seg_dtype)
+    _log_summary(out)
+    write_table(out_path, out, name="languages")
+    return len(out)
+
+
+def _compact(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _column_names(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
+def _detect_batch(items: list[tuple[str, list[tuple[Any, str]], str]], keys: list[str], settings: Settings,
+                  cfg: Config, cache: DocCache | None, seg_dtype: Any) -> pd.DataFrame:
+    """The languages rows of one batch of documents (their cache keys appended to ``keys``)."""
+    batch_keys = [_key(item, settings) for item in items]
+    keys.extend(batch_keys)
+    # One look in the cache per document; only the misses go to the workers.
+    hits = [cache.get(k) for k in batch_keys] if cache is not None else [None] * len(items)
+    todo = [i for i, hit in enumerate(hits) if hit is None]
+    if len(todo) > 1 and _pool_ahead(cfg):
+        # Each batch runs in a fresh pool forked from this process: load the detector
+        # here once, so the workers inherit it instead of loading it per batch.
+        get_backend(settings.detector, _asked(settings.candidates), settings.seed)
+    computed = _detect([items[i] for i in todo], [batch_keys[i] for i in todo], settings, cfg, cache)
+    rows: list[dict[str, Any]] = []
+    for hit in hits:
+        rows.extend(hit if hit is not None else next(computed))
+    return _frame(rows, seg_dtype)
+
+
+def _pool_ahead(cfg: Config) -> bool:
+    return cfg.compute.backend == "local" and cfg.compute.n_workers > 1
+
+
+def _group_segments(seg_sorted: pd.DataFrame) -> dict[str, list[tuple[Any, str]]]:
+    by_doc: dict[str, list[tuple[Any, str]]] = {}
+    for doc_id, seg_id, text in zip(seg_sorted["doc_id"].tolist(), seg_sorted["seg_id"].tolist(),
+                                    seg_sorted["text"].tolist(), strict=True):
+        by_doc.setdefault(str(doc_id), []).append((_plain(seg_id), text if isinstance(text, str) else ""))
+    return by_doc
+
+
+def _item(doc_id: str, segs: list[tuple[Any, str]], doc_text: str) -> tuple[str, list[tuple[Any, str]], str]:
+    # The document's text is read only when it has no segments: leave it out otherwise
+    # (it would double what is sent to the workers and hashed for the cache key).
+    return (doc_id, segs, "" if segs else doc_text)
+
+
+def _key(item: tuple[str, list[tuple[Any, str]], str], settings: Settings) -> str:
+    return content_key(*item, dataclasses.asdict(settings))
+
+
+def _cache(settings: Settings, cache_dir: Path | None) -> DocCache | None:
+    if cache_dir is None:
+        return None
+    return DocCache(cache_dir.parent, stage=cache_dir.name, params=cache_params(settings),
+                    code_version=code_version())
+
+
+def _detect(items: list[tuple[str, list[tuple[Any, str]], str]], keys: list[str], settings: Settings,
+            cfg: Config, cache: DocCache | None) -> Iterator[list[dict[str, Any]]]:
+    work = functools.partial(detect_document, settings=settings)
+    if cache is None:
+        return map_ordered(work, items, compute=cfg.compute, desc="language", chunksize=4)
+    return cached_map(work, items, keys=keys, cache=cache, compute=cfg.compute, desc="language", chunksize=4)
+
+
+def _frame(rows: list[dict[str, Any]], seg_dtype: Any) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=list(COLUMNS))
-    out["seg_id"] = _seg_id_column(out["seg_id"], segments["seg_id"].dtype if len(segments) else None)
+    out["seg_id"] = _seg_id_column(out["seg_id"], seg_dtype)
     out["is_mixed"] = out["is_mixed"].astype(bool)
     for col in ("prob", "model_prob", "n_letters"):
         out[col] = out[col].astype("float64")
     for col in ("doc_id", "lang", "method", "script", "model_lang", "shares", "detector"):
         out[col] = out[col].astype(object)
-    _log_summary(out)
     return out
 
 

@@ -217,3 +217,259 @@ def stable_zip(data: bytes) -> bytes:
                               rb"\g<1>2000-01-01T00:00:00Z\g<2>", blob)
             dst.writestr(fixed, blob)
     return out.getvalue()
+
+
+# --- streaming: tables too large to hold at once -------------------------------------------
+
+_PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": False,
+    "write_statistics": False,
+}
+
+
+def _pandas_columns(schema: pa.Schema) -> list[dict[str, Any]]:
+    meta = (schema.metadata or {}).get(b"pandas")
+    return json.loads(meta)["columns"] if meta else []
+
+
+def _merge_schemas(current: pa.Schema, new: pa.Schema, path: Path) -> pa.Schema:
+    """``current`` with the types (and pandas column metadata) that ``new`` knows better.
+
+    A column that is null in every row of a batch has Arrow type ``null`` and pandas type
+    ``empty``; a later batch that holds values for it fixes its real type, exactly as
+    writing all the rows at once would have.
+    """
+    if current.names != new.names:
+        raise ValueError(f"{path}: a batch has columns {new.names}, the table {current.names}")
+    fields = []
+    for old, fresh in zip(current, new, strict=True):
+        if old.type == fresh.type or pa.types.is_null(fresh.type):
+            fields.append(old)
+        elif pa.types.is_null(old.type):
+            fields.append(fresh)
+        else:
+            raise ValueError(f"{path}: column {old.name!r} is {old.type} in one batch and {fresh.type} in another")
+    meta = dict(current.metadata or {})
+    old_cols, new_cols = _pandas_columns(current), _pandas_columns(new)
+    if old_cols and len(old_cols) == len(new_cols):
+        cols = [n if o.get("pandas_type") == "empty" and n.get("pandas_type") != "empty" else o
+                for o, n in zip(old_cols, new_cols, strict=True)]
+        pandas_meta = json.loads(meta[b"pandas"])
+        pandas_meta["columns"] = cols
+        meta[b"pandas"] = json.dumps(pandas_meta).encode("utf-8")
+    return pa.schema(fields, metadata=meta)
+
+
+class TableWriter:
+    """Write a Parquet table batch by batch, so that its rows are never all in memory.
+
+    Each :meth:`write` adds one row group; the file appears (atomically, like
+    :func:`write_table`) only when :meth:`close` succeeds, and an exception inside a
+    ``with`` block leaves the previous file in place. The table read back with
+    :func:`read_table` equals the one :func:`write_table` would have written from all
+    the batches concatenated: same rows, order, dtypes and contract checks. The bytes
+    differ (a row group per batch instead of one), and are stable for the same batches.
+
+    Args:
+        path: the Parquet file to write.
+        name: the contract table (each batch is validated; the key must be unique over
+            all batches).
+        split_key: a key column whose values never recur in a later batch (e.g.
+            ``doc_id`` when batches hold whole documents): uniqueness across batches is
+            then checked on it alone, without keeping every key.
+    """
+
+    def __init__(self, path: Path, *, name: str | None = None, split_key: str | None = None) -> None:
+        self.path = Path(path)
+        self.name = name
+        self.split_key = split_key
+        self.rows = 0
+        self._stack = contextlib.ExitStack()
+        self._tmp: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._seen: set[Any] = set()
+        self._closed = False
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._closed:
+            self.close()
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Validate and append ``df`` (empty frames are skipped)."""
+        if self._closed:
+            raise ValueError(f"{self.path}: the writer is closed")
+        if not len(df):
+            return
+        if self.name is not None:
+            validate(self.name, df)
+            self._check_across(df)
+        table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+        if self._writer is None:
+            self._tmp = self._stack.enter_context(atomic_path(self.path))
+            self._open(table.schema)
+        else:
+            assert self._schema is not None
+            if not table.schema.equals(self._schema, check_metadata=True):
+                merged = _merge_schemas(self._schema, table.schema, self.path)
+                if not merged.equals(self._schema, check_metadata=True):
+                    self._rewrite(merged)
+                table = table.cast(self._schema)
+        assert self._writer is not None
+        self._writer.write_table(table, row_group_size=len(table))
+        self.rows += len(table)
+
+    def close(self, *, empty: pd.DataFrame | None = None) -> int:
+        """Finish the file; with no rows written, write ``empty`` (the empty table with
+        its dtypes) instead. Returns the number of rows."""
+        if self._closed:
+            return self.rows
+        self._closed = True
+        if self._writer is None:
+            self._stack.close()
+            if empty is None:
+                raise ValueError(f"{self.path}: no rows were written and no empty table was given")
+            write_table(self.path, empty, name=self.name)
+            return 0
+        self._writer.close()
+        self._writer = None
+        self._stack.close()  # renames the temporary file into place
+        return self.rows
+
+    def abort(self) -> None:
+        """Drop what was written; the previous file (if any) stays."""
+        self._closed = True
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def _open(self, schema: pa.Schema) -> None:
+        assert self._tmp is not None
+        self._schema = schema
+        self._writer = pq.ParquetWriter(self._tmp, schema, **_PARQUET_OPTIONS)
+
+    def _rewrite(self, schema: pa.Schema) -> None:
+        # A column null so far got its real type: copy the row groups written so far
+        # under the new schema (one at a time), then go on.
+        assert self._writer is not None and self._tmp is not None
+        self._writer.close()
+        old = self._tmp.with_name(self._tmp.name + ".old")
+        os.replace(self._tmp, old)
+        try:
+            self._open(schema)
+            src = pq.ParquetFile(old)
+            for i in range(src.num_row_groups):
+                group = src.read_row_group(i).cast(schema)
+                self._writer.write_table(group, row_group_size=len(group))
+        finally:
+            old.unlink(missing_ok=True)
+
+    def _check_across(self, df: pd.DataFrame) -> None:
+        from pipeline.schemas import SCHEMAS, SchemaError
+
+        if self.split_key is not None:
+            values = set(df[self.split_key].tolist())
+            again = values & self._seen
+            if again:
+                raise SchemaError(f"table {self.name!r}: {self.split_key} {sorted(again)[:3]} "
+                                  "appear in more than one batch")
+            self._seen |= values
+            return
+        key = list(SCHEMAS[self.name].key) if self.name in SCHEMAS else []
+        if not key:
+            return
+        tuples = set(df[key].itertuples(index=False, name=None))
+        again = tuples & self._seen
+        if again:
+            raise SchemaError(f"table {self.name!r} has duplicate keys across batches, e.g. {sorted(again, key=str)[:3]}")
+        self._seen |= tuples
+
+
+def iter_table_batches(path: Path, *, name: str | None = None, columns: Sequence[str] | None = None,
+                       batch_rows: int = 20_000) -> Iterator[pd.DataFrame]:
+    """Read a Parquet table ``batch_rows`` rows at a time (only ``columns``), each batch
+    as :func:`read_table` would give those rows, checked against the contract."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} does not exist; run the stage that writes it first (see `textmine --help`)"
+        )
+    pf = pq.ParquetFile(path)
+    cols = list(columns) if columns is not None else None
+    schema = pf.schema_arrow
+    if cols is not None:
+        schema = pa.schema([schema.field(c) for c in cols], metadata=schema.metadata)
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
+        df = pa.Table.from_batches([batch], schema=schema).to_pandas()
+        if name is not None:
+            validate(name, df, only=cols)
+        yield df
+
+
+def read_column(path: Path, column: str) -> pa.ChunkedArray:
+    """One column of a Parquet table as Arrow (compact: no Python objects per row)."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} does not exist; run the stage that writes it first (see `textmine --help`)"
+        )
+    return pq.read_table(path, columns=[column]).column(column)
+
+
+class NotGroupedError(ValueError):
+    """The rows of one group are not contiguous in the table (streaming needs them so)."""
+
+
+def is_grouped(values: pa.ChunkedArray | pa.Array) -> bool:
+    """True when equal values are contiguous (each value forms one run)."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if len(arr) < 2:
+        return True
+    import pyarrow.compute as pc
+
+    runs = 1 + pc.sum(pc.not_equal(arr.slice(1), arr.slice(0, len(arr) - 1))).as_py()
+    return runs == pc.count_distinct(arr).as_py()
+
+
+def iter_table_groups(path: Path, *, key: str, name: str | None = None, columns: Sequence[str] | None = None,
+                      batch_rows: int = 20_000) -> Iterator[pd.DataFrame]:
+    """Read a table in batches of about ``batch_rows`` rows that each hold whole groups
+    of ``key`` (e.g. every segment of a document), in table order.
+
+    Raises:
+        NotGroupedError: a group's rows are not contiguous (check with
+            :func:`is_grouped` first to fall back before anything is read).
+    """
+    carry: pd.DataFrame | None = None
+    held: pd.DataFrame | None = None  # complete groups, yielded once more rows follow
+    done: set[Any] = set()
+    for df in iter_table_batches(path, name=name, columns=columns, batch_rows=batch_rows):
+        if carry is not None and len(carry):
+            df = pd.concat([carry, df], ignore_index=True)
+        keys = df[key]
+        last = keys.iloc[-1]
+        tail = keys.eq(last).to_numpy()
+        # The last group may go on in the next batch; everything before it is complete.
+        first_tail = len(df) - int(tail[::-1].argmin()) if not tail.all() else 0
+        ready, carry = df.iloc[:first_tail], df.iloc[first_tail:]
+        if len(ready):
+            values = set(ready[key].unique().tolist())
+            if values & done or last in values:
+                raise NotGroupedError(f"{path}: rows of one {key} are not contiguous")
+            done |= values
+            if held is not None:
+                yield held
+            held = ready.reset_index(drop=True)
+    if carry is not None and len(carry):
+        if carry[key].iloc[-1] in done:
+            raise NotGroupedError(f"{path}: rows of one {key} are not contiguous")
+        # The last group joins the batch before it rather than making a batch alone.
+        held = carry if held is None else pd.concat([held, carry], ignore_index=True)
+    if held is not None:
+        yield held.reset_index(drop=True)

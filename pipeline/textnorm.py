@@ -11,6 +11,7 @@ Everything here is pure and deterministic (no I/O), so it can be property-tested
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -39,12 +40,17 @@ _DROPPABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_DROP_AL
 _SPACES_TO_FOLD = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]|  ")
 
 
-def _compat_table() -> dict[int, str]:
+@functools.cache
+def compat_table() -> dict[int, str]:
     """NFKC for letters only: ligatures, presentation forms, full-width Latin letters.
 
     Punctuation, digits and symbols keep their form: NFKC would turn Chinese full-width
     commas into ASCII ones, "…" into "..." and "½" into "1⁄2", which is not what the
     respondent wrote.
+
+    Built on first use (30-100 ms): a re-run that takes every file from the cache
+    never needs it. Ingestion builds it before it forks its workers and extraction
+    children (:func:`pipeline.ingest._preload`), so they inherit it.
     """
     table: dict[int, str] = {}
     for cp in range(0xA0, 0x30000):
@@ -55,10 +61,6 @@ def _compat_table() -> dict[int, str]:
         if presentation or unicodedata.category(ch).startswith("L"):
             table[cp] = unicodedata.normalize("NFKC", ch)
     return table
-
-
-# Built once at import (about 30 ms), so forked extraction children inherit it.
-_COMPAT: dict[int, str] = _compat_table()
 
 
 def clean_chars(text: str) -> str:
@@ -78,7 +80,7 @@ def clean_chars(text: str) -> str:
         # A text already in NFKC holds no character that has a compatibility
         # decomposition (NFKC never recomposes one), so the table would change nothing.
         if not unicodedata.is_normalized("NFKC", text):
-            text = text.translate(_COMPAT)
+            text = text.translate(compat_table())
         text = unicodedata.normalize("NFC", text)
     return _SPACES.sub(" ", text) if _SPACES_TO_FOLD.search(text) else text
 

@@ -37,7 +37,7 @@ texts = st.text(alphabet=ALPHABET, max_size=80)
 def clean_chars_reference(text: str) -> str:
     bidi = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
     text = bidi.sub("", text.translate(textnorm._DROP))
-    text = unicodedata.normalize("NFC", text.translate(textnorm._COMPAT))
+    text = unicodedata.normalize("NFC", text.translate(textnorm.compat_table()))
     return textnorm._SPACES.sub(" ", text)
 
 
