@@ -169,13 +169,37 @@ def stage_review_import(args: argparse.Namespace, cfg: Config) -> None:
 def load_for_summaries(out: Path) -> dict[str, pd.DataFrame]:
     """The reviewed tables plus the analyst's decisions, when the review stage ran.
 
-    Not the documents' whole texts: summaries quote pages and segments.
+    Not the documents' whole texts (summaries quote pages and segments), nor the
+    columns of the large tables that no summary reads.
     """
-    tables = load_available(out, drop={"documents": ("text",)})
+    import pyarrow.parquet as pq
+
+    keep = {"segments": ("doc_id", "seg_id", "page_no", "text", "quote_ok"),
+            "languages": ("doc_id", "seg_id", "lang"),
+            "entities": ("doc_id", "seg_id", "label", "canonical_id", "canonical_name"),
+            "themes": ("doc_id", "seg_id", "theme", "score", "is_primary", "subtheme"),
+            "actors": ("doc_id", "actor_id", "actor_name", "voice_id", "reuse_cluster", "reuse_kind",
+                       "type_source", "type_flag", "stakeholder_type", "country"),
+            "reuse": ()}
+    drop: dict[str, tuple[str, ...]] = {"documents": ("text",)}
+    for path in summary_inputs(out):
+        if path.stem in keep and path.exists():
+            drop[path.stem] = tuple(c for c in pq.read_schema(path).names if c not in keep[path.stem])
+    tables = load_available(out, drop=drop)
     decisions = table_path(out, "review", "decisions")
     if decisions.exists():
         tables["decisions"] = read_table(decisions)
     return tables
+
+
+def summary_inputs(out: Path) -> list[Path]:
+    """The files :func:`load_for_summaries` reads (present or not), for the summaries'
+    fingerprint."""
+    paths = []
+    for name, stage in TABLE_STAGE.items():
+        reviewed = table_path(out, "review", name)
+        paths.append(reviewed if name in REVIEWED_TABLES and reviewed.exists() else table_path(out, stage, name))
+    return paths + [table_path(out, "review", "decisions")]
 
 
 def stage_track(args: argparse.Namespace, cfg: Config) -> None:
@@ -201,16 +225,27 @@ def stage_track(args: argparse.Namespace, cfg: Config) -> None:
 
 
 def stage_summarize(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.summarize import summarize, write_summaries
+    from pipeline.summarize import summarize, summary_fingerprint, write_summaries
 
-    summaries = summarize(load_for_summaries(args.out), cfg)
-    write_summaries(summaries, args.reports)
+    fingerprint = summary_fingerprint(summary_inputs(args.out), cfg)
+    summaries = summarize(load_for_summaries(args.out), cfg, cache_dir=args.out / "cache" / "summarize")
+    write_summaries(summaries, args.reports, fingerprint=fingerprint, parallel=cfg.compute.n_workers > 1)
 
 
 def stage_report(args: argparse.Namespace, cfg: Config) -> None:
     from pipeline.report import render_report
+    from pipeline.summarize import read_summaries, summary_fingerprint
 
-    render_report(load_for_summaries(args.out), args.reports, cfg)
+    # The summarize stage's typed tables when they were built from these very inputs:
+    # the draft then agrees with reports/tables without picking the quotes again.
+    summaries = read_summaries(args.reports, fingerprint=summary_fingerprint(summary_inputs(args.out), cfg))
+    if summaries is None:
+        logger.info("no current summary tables in %s; rebuilding them", args.reports / "tables")
+        render_report(load_for_summaries(args.out), args.reports, cfg)
+        return
+    pages = read_table(table_path(args.out, "ingest", "pages"), name="pages",
+                       columns=["doc_id", "page_no", "text"])
+    render_report({"pages": pages}, args.reports, cfg, summaries=summaries)
 
 
 def stage_evaluate(args: argparse.Namespace, cfg: Config) -> None:

@@ -11,20 +11,20 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from pipeline.tables import write_bytes  # noqa: E402
+from pipeline.tables import write_bytes
 
 REGION_ORDER = ("A", "B", "C", "D", "E", "unknown")
 # Colour-blind-safe palette (Okabe-Ito), one colour per ITU region.
 REGION_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#999999")
 DPI = 150
 
-plt.rcParams.update({
+# Figures are made without pyplot (no GUI state, and a third of matplotlib's import
+# time); saving a PNG renders with Agg whatever the session's backend.
+matplotlib.rcParams.update({
     "font.family": ["DejaVu Sans", "Noto Sans"],
     "font.size": 9,
     "axes.spines.top": False,
@@ -33,16 +33,16 @@ plt.rcParams.update({
 })
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     buf = io.BytesIO()
     # No "Software"/date metadata: identical input gives an identical file.
     fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     write_bytes(path, buf.getvalue())
 
 
 def _empty(path: Path, message: str) -> None:
-    fig, ax = plt.subplots(figsize=(6, 1.2))
+    fig = Figure(figsize=(6, 1.2))
+    ax = fig.subplots()
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center")
     _save(fig, path)
@@ -59,7 +59,8 @@ def responses_by_type_region(by_group: pd.DataFrame, path: Path, *,
                                  values="responses_distinct", aggfunc="sum", fill_value=0)
     pivot = pivot.loc[pivot.sum(axis=1).sort_values().index]
     cols = [r for r in REGION_ORDER if r in pivot.columns]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(pivot) + 1.6), layout="constrained")
+    fig = Figure(figsize=(7, 0.45 * len(pivot) + 1.6), layout="constrained")
+    ax = fig.subplots()
     left = pd.Series(0, index=pivot.index)
     for region in cols:
         colour = REGION_COLOURS[REGION_ORDER.index(region)]
@@ -84,7 +85,8 @@ def theme_shares_by_type(by_type: pd.DataFrame, path: Path, *, types: Mapping[st
     pivot = pivot[[t for t in theme_ids if t in pivot.columns]]
     sizes = by_type.groupby("stakeholder_type")["group_responses"].max()
     # Same width as the other figures, so all print at one scale in the report.
-    fig, ax = plt.subplots(figsize=(7, 0.38 * len(pivot) + 1.8), layout="constrained")
+    fig = Figure(figsize=(7, 0.38 * len(pivot) + 1.8), layout="constrained")
+    ax = fig.subplots()
     ax.imshow(pivot.values, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(pivot.columns)), [themes.get(t, t) for t in pivot.columns],
                   rotation=30, ha="right")
@@ -107,7 +109,8 @@ def responses_by_language(counts: pd.Series, path: Path, *, names: Mapping[str, 
         _empty(path, "-")
         return
     counts = counts.sort_values(kind="stable")
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(counts) + 1.2))
+    fig = Figure(figsize=(7, 0.4 * len(counts) + 1.2))
+    ax = fig.subplots()
     ax.barh([names.get(k, k) for k in counts.index], counts.values, color="#0072B2")
     ax.set_xlabel(axis_label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -7,10 +7,16 @@ with its page: anything else would let a paraphrase pass as a quote.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import re
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pipeline.cache import DocCache
 
 # A sentence ends at . ! ? … ؟ (Arabic) followed by space, or at a CJK full stop (no space
 # follows one in Chinese text), or at a blank line. A single line break is not an end:
@@ -144,11 +150,22 @@ def page_sentences(page_text: str) -> list[str]:
 
 
 class SentenceFinder:
-    """Finds the best whole sentence around a paragraph, verbatim in a page of its response."""
+    """Finds the best whole sentence around a paragraph, verbatim in a page of its response.
+
+    Lazy per response: a response's pages are normalised and split into sentences only
+    when one of its paragraphs is looked up. With a ``cache``
+    (:class:`pipeline.cache.DocCache`), what a look-up found in a response (the eligible
+    sentences around a paragraph, before the sub-theme's terms rank them) is kept per
+    response, addressed by the response's page texts, its rejected paragraphs and the
+    quote length limits: a re-run after one response was added reads the other
+    responses' sentences instead of splitting their pages again. Call :meth:`save` to
+    write what was found. ``tag`` names this finder's entries, so that two finders over
+    the same pages (see :meth:`sibling`) keep apart what each looked up.
+    """
 
     def __init__(self, pages: pd.DataFrame, *, min_chars: int = 40, max_chars: int = 400,
-                 rejected: dict[str, list[str]] | None = None) -> None:
-        self.norm = page_index(pages)
+                 rejected: dict[str, list[str]] | None = None, cache: DocCache | None = None,
+                 tag: str = "") -> None:
         # Paragraphs an analyst marked unsuitable as quotes (review: reject_quote), by doc.
         self.rejected = {d: [normalise_ws(t) for t in ts] for d, ts in (rejected or {}).items()}
         self.raw = {} if pages is None or pages.empty else {
@@ -156,15 +173,44 @@ class SentenceFinder:
             for d, p, t in zip(pages["doc_id"], pages["page_no"], pages["text"], strict=True)
             if pd.notna(p)}
         self.pages_of: dict[str, list[int]] = {}
-        for d, p in sorted(self.norm):
+        for d, p in sorted(self.raw):
             self.pages_of.setdefault(d, []).append(p)
+        # (doc_id, page_no) -> whitespace-normalised page, filled per response on demand.
+        self.norm: dict[tuple[str, int], str] = {}
+        self._normed: set[str] = set()
         self.min_chars, self.max_chars = min_chars, max_chars
         self._spans: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
+        self.cache = cache
+        self.tag = tag
+        self._memo: dict[str, dict[tuple, Any]] = {}
+        self._dirty: set[str] = set()
+
+    def sibling(self, tag: str) -> SentenceFinder:
+        """A finder over the same pages (their normalised text shared) whose look-ups and
+        cache entries are its own, under ``tag`` (e.g. for another process)."""
+        other = copy.copy(self)
+        other.tag, other._memo, other._dirty = tag, {}, set()
+        return other
+
+    # --- pages, normalised on demand ---------------------------------------------------
+
+    def _normalise(self, doc_id: str) -> None:
+        if doc_id not in self._normed:
+            self._normed.add(doc_id)
+            for p in self.pages_of.get(doc_id, ()):
+                self.norm[(doc_id, p)] = normalise_ws(self.raw[(doc_id, p)])
+
+    def index(self, doc_ids: Iterable[str]) -> dict[tuple[str, int], str]:
+        """:func:`page_index` of these responses' pages (for :func:`check_quotes`)."""
+        for d in set(doc_ids):
+            self._normalise(str(d))
+        return self.norm
 
     def spans(self, doc_id: str, page_no: int) -> list[tuple[int, int, str]]:
         """``(start, end, sentence)`` of every sentence of a page, in normalised offsets."""
         key = (doc_id, page_no)
         if key not in self._spans:
+            self._normalise(doc_id)
             norm, pos, out = self.norm.get(key, ""), 0, []
             for sentence in page_sentences(self.raw.get(key, "")):
                 at = norm.find(sentence, pos)
@@ -174,36 +220,113 @@ class SentenceFinder:
             self._spans[key] = out
         return self._spans[key]
 
+    # --- the per-response memo (and its cache) -----------------------------------------
+
+    def doc_key(self, doc_id: str) -> str:
+        """The cache key of a response: its pages' texts, its rejected paragraphs."""
+        h = hashlib.sha256(f"{doc_id}\0{self.min_chars}\0{self.max_chars}\0".encode())
+        for p in self.pages_of.get(doc_id, ()):
+            h.update(f"\0{p}\0".encode())
+            h.update(self.raw[(doc_id, p)].encode("utf-8", "surrogatepass"))
+        for r in self.rejected.get(doc_id, ()):
+            h.update(b"\0r\0" + r.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def cache_key(self, doc_id: str) -> str:
+        """The key of this finder's cache entry for a response (:meth:`doc_key`, tagged)."""
+        return f"{self.doc_key(doc_id)}:{self.tag}" if self.tag else self.doc_key(doc_id)
+
+    def _memo_of(self, doc_id: str) -> dict[tuple, Any]:
+        memo = self._memo.get(doc_id)
+        if memo is None:
+            hit = self.cache.get(self.cache_key(doc_id)) if self.cache is not None else None
+            memo = self._memo[doc_id] = hit if isinstance(hit, dict) else {}
+        return memo
+
+    def _remember(self, doc_id: str, key: tuple, value: Any) -> Any:
+        self._memo_of(doc_id)[key] = value
+        self._dirty.add(doc_id)
+        return value
+
+    def memoised(self, doc_id: str, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept in ``doc_id``'s memo (and cache) under ``key``.
+
+        For a caller's result that depends only on this response's pages and on ``key``
+        (e.g. the extract that given paragraphs yield).
+        """
+        memo = self._memo_of(doc_id)
+        if key in memo:
+            return memo[key]
+        return self._remember(doc_id, key, compute())
+
+    def save(self) -> int:
+        """Write the memo of every response with new look-ups to the cache; how many."""
+        if self.cache is None:
+            return 0
+        dirty, self._dirty = sorted(self._dirty), set()
+        for doc_id in dirty:
+            self.cache.put(self.cache_key(doc_id), self._memo[doc_id])
+        return len(dirty)
+
+    # --- look-ups ------------------------------------------------------------------------
+
     def _is_rejected(self, doc_id: str, sentence: str) -> bool:
         return any(sentence in r or r in sentence for r in self.rejected.get(doc_id, ()) if r)
+
+    def _eligible(self, doc_id: str, sentences: Iterable[str]) -> tuple[str, ...]:
+        """The sentences a quote may be: quotable and not rejected, in order."""
+        return tuple(s for s in sentences
+                     if is_quotable(s, min_chars=self.min_chars, max_chars=self.max_chars)
+                     and not self._is_rejected(doc_id, s))
 
     def _pick(self, doc_id: str, sentences: Iterable[str], terms: list[str]) -> str | None:
         return pick_sentence(sentences, terms, min_chars=self.min_chars, max_chars=self.max_chars,
                              skip=lambda sentence: self._is_rejected(doc_id, sentence))
+
+    def _candidates(self, doc_id: str, text: str, page_hint: int | None) -> tuple:
+        """What :meth:`for_segment` picks from, whatever the terms.
+
+        ``("page", page_no, sentences)``: the eligible sentences around the paragraph on
+        the first page that holds it; ``("own", ((sentence, page or None), ...))``: the
+        paragraph's own eligible sentences and the page holding each.
+        """
+        key = ("seg", text, page_hint)
+        memo = self._memo_of(doc_id)
+        if key in memo:
+            return memo[key]
+        needle = normalise_ws(text)
+        pages = list(self.pages_of.get(doc_id, []))
+        if page_hint in pages:
+            pages.remove(page_hint)
+            pages.insert(0, page_hint)
+        if needle:
+            self._normalise(doc_id)
+        for page_no in pages:
+            at = self.norm[(doc_id, page_no)].find(needle) if needle else -1
+            if at < 0:
+                continue
+            around = self._eligible(
+                doc_id, (s for a, b, s in self.spans(doc_id, page_no) if a < at + len(needle) and b > at))
+            if around:
+                return self._remember(doc_id, key, ("page", page_no, around))
+            break
+        # The paragraph spans two pages or was normalised differently: its own sentences.
+        own = self._eligible(doc_id, (normalise_ws(s) for s in split_sentences(text)))
+        return self._remember(doc_id, key, ("own", tuple(
+            (s, self._find_page(s, doc_id, hint=page_hint)) for s in own)))
 
     def for_segment(self, doc_id: str, text: str, *, page_hint: int | None = None,
                     terms: Iterable[str] = ()) -> tuple[str, int] | None:
         """The best sentence that overlaps paragraph ``text`` (whole, even when the
         paragraph is a fragment of it), with its page; None when nothing quotable."""
         terms = [t for t in terms if t]
-        needle = normalise_ws(text)
-        pages = list(self.pages_of.get(doc_id, []))
-        if page_hint in pages:
-            pages.remove(page_hint)
-            pages.insert(0, page_hint)
-        for page_no in pages:
-            at = self.norm[(doc_id, page_no)].find(needle) if needle else -1
-            if at < 0:
-                continue
-            around = [s for a, b, s in self.spans(doc_id, page_no) if a < at + len(needle) and b > at]
-            best = self._pick(doc_id, around, terms)
-            if best:
-                return best, page_no
-            break
-        # The paragraph spans two pages or was normalised differently: its own sentences.
-        best = self._pick(doc_id, (normalise_ws(s) for s in split_sentences(text)), terms)
+        found = self._candidates(doc_id, text, page_hint)
+        if found[0] == "page":
+            best = _rank_pick(found[2], terms)  # never None: the sentences are eligible
+            return (best, found[1]) if best else None
+        best = _rank_pick([s for s, _ in found[1]], terms)
         if best:
-            page = self._find_page(best, doc_id, hint=page_hint)
+            page = dict(found[1])[best]
             if page is not None:
                 return best, page
         return None
@@ -213,6 +336,7 @@ class SentenceFinder:
         needle = normalise_ws(quote)
         if not needle:
             return None
+        self._normalise(doc_id)
         pages = list(self.pages_of.get(doc_id, []))
         if hint is not None and hint in pages:
             pages.remove(hint)
@@ -225,11 +349,28 @@ class SentenceFinder:
     def in_document(self, doc_id: str, *, terms: Iterable[str] = ()) -> tuple[str, int] | None:
         """The first page's best sentence of a response (fallback when no paragraph fits)."""
         terms = [t for t in terms if t]
+        key = ("doc",)
+        if not terms and key in self._memo_of(doc_id):
+            return self._memo_of(doc_id)[key]
+        found = None
         for page_no in self.pages_of.get(doc_id, []):
             best = self._pick(doc_id, (s for _, _, s in self.spans(doc_id, page_no)), terms)
             if best:
-                return best, page_no
-        return None
+                found = best, page_no
+                break
+        return self._remember(doc_id, key, found) if not terms else found
+
+
+def _rank_pick(sentences: Iterable[str], terms: list[str]) -> str | None:
+    """:func:`pick_sentence` over sentences already known to be eligible (quotable, not
+    rejected): only the ranking, the same choice."""
+    best, best_rank = None, (-1, -1)
+    for sentence in sentences:
+        low = sentence.lower()
+        rank = (int(bool(_COMPLETE.search(sentence))), sum(1 for t in terms if t in low))
+        if rank > best_rank:
+            best, best_rank = sentence, rank
+    return best
 
 
 def page_index(pages: pd.DataFrame) -> dict[tuple[str, int], str]:

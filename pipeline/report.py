@@ -1,8 +1,9 @@
 """The Chair's draft: ``reports/chair_summary[.<lang>].{md,docx,html}`` and ``figures/``.
 
-Reads the stage tables (the same ones ``summarize`` reads) and rebuilds the summary
-tables with :func:`pipeline.summarize.summarize`, so the draft and ``reports/tables``
-always agree. Writes one file per format and report language: English is
+Drafts from the summary tables: the summarize stage's own typed copy
+(``reports/tables/parquet``) when it was built from the current stage tables and params
+(the CLI checks its fingerprint), else rebuilt from the stage tables with
+:func:`pipeline.summarize.summarize`; either way the draft and ``reports/tables`` agree. Writes one file per format and report language: English is
 ``chair_summary.md|docx|html`` and every other language ``chair_summary.<lang>.*``,
 because a Chair's report is issued, edited and translated as one document per language.
 Quotes stay in the language of the response, tagged with it.
@@ -49,7 +50,9 @@ Block = dict[str, Any]
 def report_strings() -> dict[str, dict[str, Any]]:
     """The report's wording per language (``pipeline/data/report/strings.yaml``)."""
     ref = Path(__file__).resolve().parent / "data" / "report" / "strings.yaml"
-    return yaml.safe_load(ref.read_text(encoding="utf-8"))
+    # The C loader when PyYAML has it: the same safe subset, many times faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(ref.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
 
 
 def output_name(lang: str, ext: str) -> str:
@@ -133,18 +136,16 @@ class _Text:
             return self.s.get("advice", {}).get(value, value)
         return value
 
-    def counts(self, series: pd.Series, name: Any) -> str:
-        vc = series.value_counts()
-        ordered = sorted(vc.items(), key=lambda kv: (-kv[1], str(kv[0])))
-        return ", ".join(f"{name(k)} ({v})" for k, v in ordered)
-
 
 # --- the document as blocks -----------------------------------------------------------------
 
 
 def build_blocks(summaries: dict[str, pd.DataFrame], lang: str,
-                 figure_paths: dict[str, Path]) -> list[Block]:
+                 figure_paths: dict[str, Path], *, prepared: _ThemeData | None = None) -> list[Block]:
     """The draft in one language as a list of blocks every renderer understands.
+
+    ``prepared``: the summaries' rows by theme (:class:`_ThemeData`), when the caller
+    builds the draft in several languages from the same summaries.
 
     Block kinds: ``h`` (level, text), ``p`` (text, style), ``list`` (items), ``table``
     (header, rows), ``figure`` (key, path, caption), ``quote`` (text, lang, source).
@@ -199,8 +200,9 @@ def build_blocks(summaries: dict[str, pd.DataFrame], lang: str,
     theme_ids = [th for th in theme_order(prevalence["theme"]) if th != NO_THEME]
     if not themes_present or not theme_ids:
         theme_ids = [NO_THEME] if len(summaries["quotes"]) else []
+    data = _ThemeData(summaries) if prepared is None else prepared
     for theme in theme_ids:
-        blocks += _theme_blocks(summaries, theme, t, n_distinct)
+        blocks += _theme_blocks(data, theme, t, n_distinct)
 
     # What could not be read.
     unread = summaries["unreadable"]
@@ -235,39 +237,81 @@ def _review_blocks(decisions: pd.DataFrame | None, t: _Text) -> list[Block]:
     return blocks
 
 
-def _theme_blocks(summaries: dict[str, pd.DataFrame], theme: str, t: _Text,
-                  n_distinct: int) -> list[Block]:
-    responses = summaries["responses"]
-    distinct = responses[responses["counted_in_distinct"]]
-    prev = summaries["theme_prevalence"].set_index("theme")
-    quotes = summaries["quotes"]
-    quotes = quotes[quotes["theme"] == theme]
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _sort_key(*values: Any) -> tuple:
+    """A row's sort key as pandas orders it: missing values last, ties kept in order."""
+    return tuple(x for v in values for x in ((True, "") if _missing(v) else (False, v)))
+
+
+class _ThemeData:
+    """The summary rows every theme section reads, as plain rows grouped by theme.
+
+    Built once for all report languages: filtering the (Arrow-backed) summary tables
+    per theme and language cost more than writing the draft.
+    """
+
+    def __init__(self, summaries: dict[str, pd.DataFrame]) -> None:
+        responses = summaries["responses"]
+        distinct = responses[responses["counted_in_distinct"]]
+        self.distinct = list(distinct[["primary_theme", "other_themes", "stakeholder_type", "itu_region",
+                                       "lang"]].itertuples(index=False))
+        self.prevalence: dict[Any, Any] = {}
+        for row in summaries["theme_prevalence"].itertuples(index=False):
+            self.prevalence.setdefault(row.theme, row)
+        self.quotes: dict[Any, list[Any]] = {}
+        for q in summaries["quotes"].itertuples():
+            self.quotes.setdefault(q.theme, []).append(q)
+        self.subthemes: dict[Any, list[Any]] = {}
+        for sub in summaries["subthemes"].itertuples():
+            self.subthemes.setdefault(sub.theme, []).append(sub)
+        self.entities: dict[Any, list[Any]] = {}
+        for e in summaries["top_entities"].itertuples():
+            if e.stakeholder_type == "all" and len(self.entities.setdefault(e.theme, [])) < 5:
+                self.entities[e.theme].append(e)
+
+
+def _counts(values: list[Any], name: Any) -> str:
+    """``name(value) (count)`` by count, then by value; missing values are not counted."""
+    counts: dict[Any, int] = {}
+    for v in values:
+        if not _missing(v):
+            counts[v] = counts.get(v, 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return ", ".join(f"{name(k)} ({v})" for k, v in ordered)
+
+
+def _theme_blocks(data: _ThemeData, theme: str, t: _Text, n_distinct: int) -> list[Block]:
+    quotes = data.quotes.get(theme, [])
     if theme == NO_THEME:
-        who = distinct
+        who = data.distinct
     else:
-        has = distinct["primary_theme"].eq(theme) | distinct["other_themes"].map(
-            lambda s: theme in str(s).split("; "))
-        who = distinct[has]
+        who = [r for r in data.distinct
+               if r.primary_theme == theme or theme in str(r.other_themes).split("; ")]
     blocks: list[Block] = [{"kind": "h", "level": 2, "text": t("theme_section", theme=t.theme(theme))}]
-    if theme in prev.index:
-        row = prev.loc[theme]
-        n, primary = int(row["responses"]), int(row["primary_responses"])
-        text = t.n("theme_counts", n, n=n, distinct=n_distinct, share=t.pct(float(row["share"])))
+    if theme in data.prevalence:
+        row = data.prevalence[theme]
+        n, primary = int(row.responses), int(row.primary_responses)
+        text = t.n("theme_counts", n, n=n, distinct=n_distinct, share=t.pct(float(row.share)))
         if primary:
             text += " " + t.n("theme_primary", primary, primary=primary)
         blocks.append({"kind": "p", "text": text})
     blocks.append({"kind": "list", "items": [
-        t("theme_who", types=t.counts(who["stakeholder_type"], t.stype)),
-        t("theme_regions", regions=t.counts(who["itu_region"], t.region)),
-        t("theme_languages", languages=t.counts(who["lang"], t.langword)),
+        t("theme_who", types=_counts([r.stakeholder_type for r in who], t.stype)),
+        t("theme_regions", regions=_counts([r.itu_region for r in who], t.region)),
+        t("theme_languages", languages=_counts([r.lang for r in who], t.langword)),
     ]})
-    subs = summaries["subthemes"]
-    subs = subs[subs["theme"] == theme]
-    points = quotes[quotes["role"] == "point"]
-    points_of = {str(k): g for k, g in points.groupby("subtheme", sort=False)}
-    if len(subs):
+    subs = data.subthemes.get(theme, [])
+    points = [q for q in quotes if q.role == "point"]
+    points_of: dict[str, list[Any]] = {}
+    for q in points:
+        if not _missing(q.subtheme):
+            points_of.setdefault(str(q.subtheme), []).append(q)
+    if subs:
         blocks.append({"kind": "h", "level": 3, "text": t("main_points")})
-        for n, sub in enumerate(subs.itertuples(), start=1):
+        for n, sub in enumerate(subs, start=1):
             by_lang = label_by_lang(sub.terms or sub.label)
             # Head the sub-theme with its terms in the report's language where it has some.
             heading_terms = (by_lang.get(t.lang) or by_lang.get("en") or by_lang.get("")
@@ -286,28 +330,27 @@ def _theme_blocks(summaries: dict[str, pd.DataFrame], theme: str, t: _Text,
             blocks.append({"kind": "p", "text": counts})
             if len(by_lang) > 1 or len(heading_terms) > 4:
                 blocks.append({"kind": "p", "text": t("subtheme_terms", terms="; ".join(terms))})
-            for q in points_of.get(str(sub.subtheme), points.iloc[:0]).itertuples():
+            for q in points_of.get(str(sub.subtheme), []):
                 blocks.append(_quote_block(q, t))
     elif theme != NO_THEME:
         blocks.append({"kind": "p", "text": t("no_subthemes")})
-    voices = quotes[quotes["role"] == "voice"]
-    if len(subs) == 0 and len(points):
+    voices = [q for q in quotes if q.role == "voice"]
+    if not subs and points:
         voices = quotes  # no sub-theme table: every quote speaks for its type
-    if len(voices):
+    if voices:
         blocks.append({"kind": "h", "level": 3, "text": t("other_voices")})
-        for q in voices.sort_values(["stakeholder_type", "doc_id"]).itertuples():
+        for q in sorted(voices, key=lambda q: _sort_key(q.stakeholder_type, q.doc_id)):
             blocks.append(_quote_block(q, t, with_type=True))
-    quoted = set(quotes["stakeholder_type"])
-    for stype in sorted(set(who["stakeholder_type"]) - quoted):
+    quoted = {q.stakeholder_type for q in quotes}
+    for stype in sorted({r.stakeholder_type for r in who} - quoted):
         blocks.append({"kind": "p", "text": t("no_quote", type=t.stype(stype))})
-    ents = summaries["top_entities"]
-    ents = ents[(ents["theme"] == theme) & (ents["stakeholder_type"] == "all")].head(5)
-    if len(ents):
+    ents = data.entities.get(theme, [])
+    if ents:
         sep = " : " if t.lang == "fr" else ": "  # French puts a space before the colon
         blocks.append({"kind": "p", "text": t("entities_heading") + sep + "; ".join(
             t.n("entities_line", int(e.responses), name=e.canonical_name or e.canonical_id,
                 responses=int(e.responses))
-            for e in ents.itertuples())})
+            for e in ents)})
     return blocks
 
 
@@ -440,14 +483,19 @@ def render_html(blocks: list[Block], *, lang: str) -> str:
 # --- the stage ------------------------------------------------------------------------------------
 
 
+def figure_paths(fig_dir: Path, lang: str) -> dict[str, Path]:
+    """Where :func:`make_figures` writes each figure of ``lang``, by key."""
+    return {key: fig_dir / f"{name}.{lang}.png" for key, name in (
+        ("type_region", "responses_by_type_region"), ("theme_shares", "theme_shares_by_type"),
+        ("languages", "responses_by_language"))}
+
+
 def make_figures(summaries: dict[str, pd.DataFrame], fig_dir: Path, lang: str) -> dict[str, Path]:
     """Draw the three figures with the labels of ``lang``; return their paths by key."""
     from pipeline import figures  # matplotlib: imported where a figure is drawn
 
     t = _Text(lang)
-    paths = {key: fig_dir / f"{name}.{lang}.png" for key, name in (
-        ("type_region", "responses_by_type_region"), ("theme_shares", "theme_shares_by_type"),
-        ("languages", "responses_by_language"))}
+    paths = figure_paths(fig_dir, lang)
     figures.responses_by_type_region(
         summaries["responses_by_group"], paths["type_region"],
         types=t.s["stakeholder_types"], regions=t.s["regions"], axis_label=t("axis_responses"))
@@ -521,25 +569,72 @@ class _Figures:
             self._tmp.cleanup()
 
 
-def render_report(tables: dict[str, pd.DataFrame], reports_dir: Path, cfg: Config) -> None:
+def render_report(tables: dict[str, pd.DataFrame], reports_dir: Path, cfg: Config, *,
+                  summaries: dict[str, pd.DataFrame] | None = None) -> None:
     """Write the Chair's draft in every ``report.languages`` language, and its figures.
+
+    Args:
+        tables: the stage tables; only ``pages`` (to check the quotes) when ``summaries``
+            are given.
+        reports_dir: where the drafts and ``figures/`` go.
+        cfg: the pipeline configuration (reads ``report``, ``summarize``, ``compute``).
+        summaries: the summary tables of these very stage tables, as the summarize stage
+            wrote them (:func:`pipeline.summarize.read_summaries`); without, they are
+            rebuilt from ``tables`` with :func:`pipeline.summarize.summarize`.
 
     Raises:
         pipeline.quotes.QuoteError: a quote is not verbatim in the page it cites.
     """
-    from pipeline.report_docx import render_docx
-
     reports_dir = Path(reports_dir)
     langs = list(cfg.report.languages)
-    with _Figures(tables, langs, parallel=cfg.compute.n_workers > 1) as drawing:
-        # The draft prints no per-response extracts: skip picking them (the summarize
-        # stage writes them to reports/tables).
-        summaries = summarize(tables, cfg, extracts=False)
-        check_quotes(summaries["quotes"], tables["pages"].assign(doc_id=lambda d: d["doc_id"].astype(str)))
-        figure_paths = drawing.paths(summaries, reports_dir / "figures")
+    parallel = cfg.compute.n_workers > 1
+    if summaries is None:
+        with _Figures(tables, langs, parallel=parallel) as drawing:
+            # The draft prints no per-response extracts: skip picking them (the summarize
+            # stage writes them to reports/tables).
+            summaries = summarize(tables, cfg, extracts=False)
+            check_quotes(summaries["quotes"], tables["pages"].assign(doc_id=lambda d: d["doc_id"].astype(str)))
+            paths = drawing.paths(summaries, reports_dir / "figures")
+        _write_drafts(summaries, reports_dir, langs, paths)
+        return
+    # Quotes first: nothing is written unless every quote is verbatim in its page.
+    check_quotes(summaries["quotes"], tables["pages"].assign(doc_id=lambda d: d["doc_id"].astype(str)))
+    data = _ThemeData(summaries)
+    # One process per language: drawing the figures is most of the work, and a forked
+    # child draws and writes the second language's while this process does the first.
+    # matplotlib and python-docx are imported first, once, for both.
+    from pipeline import figures, report_docx  # noqa: F401
+    others = [Aside(_draft_language, summaries, data, lang, reports_dir, parallel=parallel)
+              for lang in langs[1:]] if parallel else []
+    try:
+        for lang in langs[:1] if parallel else langs:
+            _draft_language(summaries, data, lang, reports_dir)
+    except BaseException:
+        for aside in others:
+            aside.cancel()
+        raise
+    for aside in others:
+        aside.result()
+
+
+def _draft_language(summaries: dict[str, pd.DataFrame], data: _ThemeData, lang: str,
+                    reports_dir: Path) -> None:
+    """Draw one language's figures, then write its Markdown, HTML and DOCX."""
+    paths = make_figures(summaries, reports_dir / "figures", lang)
+    _write_drafts(summaries, reports_dir, [lang], {lang: paths},
+                  blocks={lang: build_blocks(summaries, lang, paths, prepared=data)})
+
+
+def _write_drafts(summaries: dict[str, pd.DataFrame], reports_dir: Path, langs: list[str],
+                  paths: dict[str, dict[str, Path]], *, blocks: dict[str, list[Block]] | None = None) -> None:
+    """Write every language's Markdown, HTML and DOCX (the figures are in place)."""
+    from pipeline.report_docx import render_docx
+
+    data = _ThemeData(summaries) if blocks is None else None
     for lang in langs:
-        blocks = build_blocks(summaries, lang, figure_paths[lang])
-        write_text(reports_dir / output_name(lang, "md"), render_markdown(blocks))
-        write_text(reports_dir / output_name(lang, "html"), render_html(blocks, lang=lang))
-        render_docx(blocks, reports_dir / output_name(lang, "docx"), lang=lang)
+        lang_blocks = (blocks[lang] if blocks is not None
+                       else build_blocks(summaries, lang, paths[lang], prepared=data))
+        write_text(reports_dir / output_name(lang, "md"), render_markdown(lang_blocks))
+        write_text(reports_dir / output_name(lang, "html"), render_html(lang_blocks, lang=lang))
+        render_docx(lang_blocks, reports_dir / output_name(lang, "docx"), lang=lang)
         logger.info("wrote the %s draft to %s", lang, reports_dir)

@@ -5,7 +5,14 @@ Reads (from ``tables``): ``manifest``, ``documents``, ``pages``, ``segments`` (r
 one gives empty or "unknown" columns, never a crash).
 
 Writes (via :func:`write_summaries`): ``reports/tables/<name>.csv`` for each table,
-``reports/tables/summary.xlsx`` (a sheet per table) and ``reports/metrics.json``.
+``reports/tables/summary.xlsx`` (a sheet per table), ``reports/metrics.json`` and the
+typed copy ``reports/tables/parquet/`` that the report stage reads back
+(:func:`read_summaries`) instead of picking the quotes again.
+
+Incremental: given a ``cache_dir`` (``<out>/cache/summarize``), what the quote finder
+found in each response is kept per response, keyed by its page texts
+(:class:`pipeline.quotes.SentenceFinder`); a re-run after one response was added splits
+the pages of that response only. The tables are the same with or without the cache.
 
 Counting rule. *Raw* counts every file that was read, exact duplicates included.
 *Distinct* counts each response once: a manifest ``duplicate`` is not counted again, and
@@ -17,15 +24,20 @@ Every table that partitions the responses (``responses_by_group``; the
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from pipeline import quotes as quotes_module
+from pipeline.cache import DocCache, content_key, files_digest
 from pipeline.config import Config
 from pipeline.parallel import Aside
 from pipeline.quotes import (
@@ -37,7 +49,7 @@ from pipeline.quotes import (
     normalise_ws,
 )
 from pipeline.schemas import STAKEHOLDER_TYPES
-from pipeline.tables import write_csv, write_json, write_xlsx
+from pipeline.tables import write_csv, write_json, write_table, write_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +61,35 @@ UNKNOWN = "unknown"
 # What web forms put in an empty name field; never cite these as a source.
 PLACEHOLDERS = {"none", "n/a", "na", "-", "null", "nil", "unknown", "anonymous"}
 
+# Bump when what the quote finder caches per response changes shape.
+QUOTE_CACHE_VERSION = "quotes-1"
+# The cache entry that holds every response's extract (see :func:`_extracts`), and the
+# tags of the quotes' and the extracts' per-response entries.
+EXTRACTS_KEY = "extracts-of-every-response"
+QUOTES_TAG, EXTRACTS_TAG = "quotes", "extracts"
+
 # The order of sheets in summary.xlsx (and of CSV files an analyst sees first).
 TABLE_ORDER = ("about", "responses_by_group", "theme_prevalence", "theme_by_stakeholder",
                "theme_by_region", "subthemes", "top_entities", "responses", "quotes",
                "unreadable", "files", "review_decisions")
 
 
-# --- work aside -------------------------------------------------------------------------
+# --- the quote cache ------------------------------------------------------------------
+
+
+def quote_cache(cache_dir: Path, cfg: Config) -> DocCache:
+    """The quote finder's per-response cache under ``cache_dir`` (``<out>/cache/summarize``).
+
+    Its entries depend on the quote length limits (also in each response's key) and on
+    the code that fills them, :mod:`pipeline.quotes` and this module (the extracts),
+    whose digest is part of the code version.
+    """
+    params = {"min_quote_chars": cfg.summarize.min_quote_chars,
+              "max_quote_chars": cfg.summarize.max_quote_chars}
+    code = files_digest(Path(quotes_module.__file__), Path(__file__))
+    version = f"{QUOTE_CACHE_VERSION}:{code}"
+    return DocCache(Path(cache_dir).parent, stage=Path(cache_dir).name, params=params,
+                    code_version=version)
 
 
 # --- reference data -------------------------------------------------------------------
@@ -103,6 +137,11 @@ def _key(values: pd.Series) -> pd.Series:
 def _objects(values: pd.Series) -> list:
     """A column as a list of Python objects (iterating an Arrow-backed column is slow)."""
     return values.to_numpy(dtype=object).tolist()
+
+
+def _codes(values: list) -> np.ndarray:
+    """Sort ranks of values (equal values, equal ranks) for :func:`numpy.lexsort`."""
+    return pd.factorize(np.asarray(values, dtype=object), sort=True)[0]
 
 
 def _page(value: Any) -> int | None:
@@ -331,9 +370,14 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
         finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
                                 max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
     s = cfg.summarize
-    info = frame.set_index("doc_id")
-    # Plain dicts per response: a pandas row lookup per quote costs more than the quote.
-    records = info.to_dict("index")
+    # Plain dicts and lists: a pandas filter or row lookup per theme, sub-theme or quote
+    # costs more than the quote (the segment texts are Arrow-backed, and taking them is
+    # the dearest part), so the texts are read one by one, only where a pass looks.
+    cited_cols = [c for c in ("stakeholder_type", "lang", "source_path", "organisation",
+                              "respondent", "actor_name") if c in frame.columns]
+    records = dict(zip(_objects(frame["doc_id"]), frame[cited_cols].to_dict("records"), strict=True))
+    distinct_of = dict(zip(_objects(frame["doc_id"]), _objects(frame["is_distinct"]), strict=True))
+    stype_of = {d: r["stakeholder_type"] for d, r in records.items()}
     labels: dict[tuple[str, str], list[str]] = {}
     representative: dict[tuple[str, str], int] = {}  # (doc_id, seg_id) -> rank in its sub-theme
     if subthemes is not None and len(subthemes):
@@ -367,29 +411,56 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
             "page_no": int(page), "doc_id": doc_id,
         })
 
+    # The candidate paragraphs of every theme, as row positions of ``st``.
+    st_doc, st_page = _objects(st["doc_id"]), _objects(st["page_no"])
+    st_text = st["text"].array
+    doc_codes, doc_names = pd.factorize(np.asarray(st_doc, dtype=object), sort=True)
+    seg_codes, seg_names = pd.factorize(st["seg_id"].to_numpy(dtype=object), sort=True)
+    theme_codes, theme_names = pd.factorize(st["theme"].to_numpy(dtype=object))
+    sub_codes, sub_names = pd.factorize(st["subtheme"].to_numpy(dtype=object))
+    rep_rank = np.full(len(st_doc), 99, dtype=int)
+    if representative:
+        rep_docs = {d for d, _ in representative}
+        for i in np.flatnonzero(np.isin(doc_codes, [c for c, d in enumerate(doc_names) if d in rep_docs])):
+            rep_rank[i] = representative.get((st_doc[i], seg_names[seg_codes[i]]), 99)
+    # One stable sort of every candidate, then split by theme (each theme's rows keep
+    # that order): distinct responses first, the themes stage's typical paragraphs, the
+    # best scores (a missing one last), then doc and segment ids.
+    ranked = np.lexsort((
+        seg_codes, doc_codes,
+        -pd.to_numeric(st["score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        rep_rank,
+        np.array([not distinct_of.get(d, False) for d in doc_names], dtype=bool)[doc_codes]
+        if len(doc_names) else np.zeros(0, dtype=bool),
+    ))
+    by_theme = ranked[np.argsort(theme_codes[ranked], kind="stable")]
+    bounds = np.searchsorted(theme_codes[by_theme], np.arange(len(theme_names) + 1))
+    rows_of = {theme_names[k]: by_theme[bounds[k]:bounds[k + 1]] for k in range(len(theme_names))}
+    docs_of_theme: dict[str, set[str]] = {}
+    for d, th in zip(_objects(dt["doc_id"]), _objects(dt["theme"]), strict=True):
+        docs_of_theme.setdefault(th, set()).add(d)
+    frame_rows = list(zip(_objects(frame["doc_id"]), _objects(frame["stakeholder_type"]),
+                          _objects(frame["is_distinct"]), strict=True))
+    doc_code_of = {d: c for c, d in enumerate(doc_names)}
+
     for theme in theme_order(dt["theme"].unique()):
         used_docs: set[str] = set()
         used_sentences: set[str] = set()
         covered: set[str] = set()
-        cand = st[st["theme"] == theme].copy()
-        cand["is_distinct"] = cand["doc_id"].map(info["is_distinct"]).fillna(False)
-        cand["stype"] = cand["doc_id"].map(info["stakeholder_type"])
-        cand["rep"] = [representative.get((d, sg), 99) for d, sg in
-                       zip(_objects(cand["doc_id"]), _objects(cand["seg_id"]), strict=True)]
-        cand = cand.sort_values(["is_distinct", "rep", "score", "doc_id", "seg_id"],
-                                ascending=[False, True, False, True, True], kind="stable")
-        sub_sizes = cand[cand["subtheme"].notna()].groupby("subtheme").size()
-        # Rows as plain tuples and groups as row positions, built once: the passes below
-        # walk each pool up to four times, and a DataFrame filter per group is quadratic.
-        segs = list(zip(*(_objects(cand[c]) for c in ("doc_id", "text", "page_no", "stype")),
-                        strict=True))
-        pools = cand.groupby("subtheme", sort=False).indices
-        by_doc = cand.groupby("doc_id", sort=False).indices
-        for sub in sorted(sub_sizes.index, key=lambda k: (-sub_sizes[k], str(k))):
+        cand = rows_of.get(theme, np.zeros(0, dtype=np.intp))
+        # Each sub-theme's rows in that order, as lists built once: the passes below walk
+        # each pool up to four times, and a filter per group would be quadratic.
+        subs = sub_codes[cand]
+        in_sub = cand[subs >= 0][np.argsort(subs[subs >= 0], kind="stable")]
+        cuts = np.flatnonzero(np.diff(sub_codes[in_sub])) + 1
+        pools = {sub_names[sub_codes[rows[0]]]: rows.tolist() for rows in
+                 (in_sub[a:b] for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(in_sub)], strict=True))
+                 if len(rows)} if len(in_sub) else {}
+        for sub in sorted(pools, key=lambda k: (-len(pools[k]), str(k))):
             terms = labels.get((theme, str(sub)), [])
             picked = 0
             used_docs = set()  # one quote per response within a sub-theme
-            pool = pools.get(sub, ())
+            pool = pools[sub]
             # Passes: whole sentences from stakeholder types not yet quoted first, then
             # whole sentences from any type, then fragments (headings, list items).
             for fresh_type_only, whole_only in ((True, True), (False, True), (True, False),
@@ -397,10 +468,11 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
                 for i in pool:
                     if picked >= s.quotes_per_subtheme:
                         break
-                    doc_id, text, page_no, stype = segs[i]
+                    doc_id, page_no = st_doc[i], st_page[i]
+                    stype = stype_of.get(doc_id, np.nan)
                     if doc_id in used_docs or (fresh_type_only and stype in covered):
                         continue
-                    found = quote_from(doc_id, text, page_no, terms)
+                    found = quote_from(doc_id, st_text[i], page_no, terms)
                     if found and whole_only and not is_complete(found[0]):
                         continue
                     if found and found[0] not in used_sentences:
@@ -409,16 +481,16 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
                         used_docs.add(doc_id)
                         covered.add(stype)
                         picked += 1
-        addressed = frame[frame["doc_id"].isin(dt[dt["theme"] == theme]["doc_id"])]
-        for stype in sorted(set(addressed["stakeholder_type"]) - covered):
-            docs = addressed[addressed["stakeholder_type"] == stype].sort_values(
-                ["is_distinct", "doc_id"], ascending=[False, True])
+        theme_docs = docs_of_theme.get(theme, set())
+        addressed = [r for r in frame_rows if r[0] in theme_docs]
+        for stype in sorted({r[1] for r in addressed} - covered):
+            # Distinct responses first, then by doc_id (unique in the frame).
+            docs = sorted((r for r in addressed if r[1] == stype), key=lambda r: (not r[2], r[0]))
             found_any = False
-            for doc_id in docs["doc_id"]:
+            for doc_id, _, _ in docs:
                 found = None
-                for i in by_doc.get(doc_id, ()):
-                    _, text, page_no, _ = segs[i]
-                    found = quote_from(doc_id, text, page_no, [])
+                for i in cand[doc_codes[cand] == doc_code_of[doc_id]].tolist() if doc_id in doc_code_of else ():
+                    found = quote_from(doc_id, st_text[i], st_page[i], [])
                     if found:
                         break
                 # No theme-scored paragraph gave a sentence: the response's own pages.
@@ -436,43 +508,95 @@ def select_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
     return pd.DataFrame(rows, columns=cols)
 
 
+def _beside_quotes(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame, finder: SentenceFinder,
+                   tables: dict[str, pd.DataFrame], pages: pd.DataFrame) -> pd.DataFrame:
+    """The extracts, each checked to be verbatim in its page (for a second core, while
+    the parent picks the quotes); the cache's index of extracts is updated from here.
+
+    Only that index is cached for the extracts, one entry for all responses: a response
+    whose paragraphs to try changed (a few in a hundred after a re-fit of the themes) is
+    looked up again, which costs less than reading and writing a cache entry for every
+    response.
+    """
+    cache = finder.cache
+    own = finder.sibling(EXTRACTS_TAG)
+    own.cache = None
+    known = cache.get(EXTRACTS_KEY) if cache is not None else None
+    picked, index = _extracts(frame, dt, st, own, tables["segments"], known=known)
+    done = picked[picked["extract"] != ""]
+    check_quotes(done.rename(columns={"extract": "quote", "extract_page": "page_no"}), pages,
+                 index=own.index(done["doc_id"]))
+    if cache is not None and index != known:
+        cache.put(EXTRACTS_KEY, index)
+    return picked
+
+
 def _extracts(frame: pd.DataFrame, dt: pd.DataFrame, st: pd.DataFrame,
-              finder: SentenceFinder, segments: pd.DataFrame) -> pd.DataFrame:
+              finder: SentenceFinder, segments: pd.DataFrame,
+              known: dict[str, tuple] | None = None) -> tuple[pd.DataFrame, dict[str, tuple]]:
     """One verbatim sentence per response: from its best primary-theme paragraphs, else
-    from its first paragraphs; a complete sentence is preferred to a fragment."""
+    from its first paragraphs; a complete sentence is preferred to a fragment.
+
+    ``known``: an earlier run's extracts by doc_id as ``(response key, digest of the
+    paragraphs tried, extract)``; one whose response and paragraphs are unchanged is
+    taken as is. Returns the extracts and the same index for this run.
+    """
+    known = known or {}
+    index: dict[str, tuple] = {}
     primary = dict(zip(*(dt.loc[dt["is_primary"], c] for c in ("doc_id", "theme")), strict=True))
     # Plain lists per response, built in one pass (a DataFrame filter per response is
     # quadratic in the corpus size).
-    by_doc: dict[str, list[tuple[Any, Any]]] = {}
-    for doc_id, text, page_no in zip(_objects(_key(segments["doc_id"])), _objects(segments["text"]),
-                                     _objects(segments["page_no"]), strict=True):
-        by_doc.setdefault(doc_id, []).append((text, page_no))
-    best: dict[str, list[tuple[Any, Any, Any]]] = {}
-    ranked = st.sort_values(["score", "seg_id"], ascending=[False, True])
-    for doc_id, theme, text, page_no in zip(*(_objects(ranked[c]) for c in
-                                              ("doc_id", "theme", "text", "page_no")), strict=True):
-        best.setdefault(doc_id, []).append((theme, text, page_no))
+    by_doc: dict[str, list[int]] = {}
+    seg_text, seg_page = segments["text"].array, _objects(segments["page_no"])
+    for i, doc_id in enumerate(_objects(_key(segments["doc_id"]))):
+        rows = by_doc.setdefault(doc_id, [])
+        if len(rows) < 20:  # a response's first paragraphs are all that is tried
+            rows.append(i)
+    # Rows as positions, texts read only where tried (taking every Arrow-backed text
+    # costs more than the look-ups); by score (a missing one last), then segment id.
+    st_doc, st_theme, st_seg, st_page = (_objects(st[c]) for c in ("doc_id", "theme", "seg_id", "page_no"))
+    st_text = st["text"].array
+    ranked = np.lexsort((_codes(st_seg), -pd.to_numeric(st["score"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)))
+    best: dict[str, list[int]] = {}
+    for i in ranked.tolist():
+        best.setdefault(st_doc[i], []).append(i)
     out = []
     for doc_id in frame["doc_id"]:
         tries = []
         if doc_id in best:
             g = best[doc_id]
             if doc_id in primary:
-                g = [row for row in g if row[0] == primary[doc_id]]
-            tries += [(text, page_no) for _, text, page_no in g[:5]]
+                g = [i for i in g if st_theme[i] == primary[doc_id]]
+            tries += [(st_text[i], st_page[i]) for i in g[:5]]
         if doc_id in by_doc:
-            tries += by_doc[doc_id][:20]
-        found = None
-        for text, page_no in tries:
-            hit = finder.for_segment(doc_id, _text(text), page_hint=_page(page_no))
-            if hit and is_complete(hit[0]):
-                found = hit
-                break
-            found = found or hit
-        found = found or finder.in_document(doc_id)
+            tries += [(seg_text[i], seg_page[i]) for i in by_doc[doc_id]]
+        tries = [(_text(text), _page(page_no)) for text, page_no in tries]
+        # The same paragraphs tried in the same order give the same extract: kept with
+        # the response's look-ups, so a re-run does not rank its sentences again.
+        digest = hashlib.sha256(repr(tries).encode("utf-8", "surrogatepass")).hexdigest()
+        doc_key = finder.doc_key(doc_id)
+        hit = known.get(doc_id)
+        if hit is not None and hit[0] == doc_key and hit[1] == digest:
+            found = hit[2]
+        else:
+            found = finder.memoised(doc_id, ("extract", digest), partial(_extract, finder, doc_id, tries))
+        index[doc_id] = (doc_key, digest, found)
         out.append({"doc_id": doc_id, "extract": found[0] if found else "",
                     "extract_page": found[1] if found else None})
-    return pd.DataFrame(out, columns=["doc_id", "extract", "extract_page"])
+    return pd.DataFrame(out, columns=["doc_id", "extract", "extract_page"]), index
+
+
+def _extract(finder: SentenceFinder, doc_id: str, tries: list[tuple[str, int | None]]) -> tuple[str, int] | None:
+    """The first complete sentence the paragraphs give, else the first fragment, else
+    the response's first quotable sentence."""
+    found = None
+    for text, page_no in tries:
+        hit = finder.for_segment(doc_id, text, page_hint=page_no)
+        if hit and is_complete(hit[0]):
+            return hit
+        found = found or hit
+    return found or finder.in_document(doc_id)
 
 
 # --- entities -----------------------------------------------------------------------------
@@ -537,7 +661,7 @@ def _lookup(frame: pd.DataFrame, keys: list[str], values: pd.DataFrame) -> pd.Se
 
 
 def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
-              extracts: bool = True) -> dict[str, pd.DataFrame]:
+              extracts: bool = True, cache_dir: Path | None = None) -> dict[str, pd.DataFrame]:
     """Build every summary table from the stage tables.
 
     Args:
@@ -549,6 +673,11 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
         extracts: pick the one-sentence ``extract`` of every response (column of
             ``responses``); without, the column is empty. The Chair's draft does not
             print extracts, so the report stage skips this, the costliest search.
+        cache_dir: when given, the folder of the quote finder's per-response cache (e.g.
+            ``<out>/cache/summarize``): the sentences found around each looked-up
+            paragraph are kept per response (see :class:`pipeline.quotes.SentenceFinder`),
+            so a re-run re-splits only the pages of new or changed responses. The
+            tables are the same with or without it.
 
     Returns:
         Tables by name, in :data:`TABLE_ORDER`.
@@ -573,17 +702,20 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
     quote_themes = dt if len(dt) else frame[["doc_id"]].assign(theme=NO_THEME, score=0.0,
                                                                is_primary=True)
     rejected = rejected_quotes(tables["segments"])
-    # One finder (one normalised index of the pages) for the quotes, the extracts and
-    # both verbatim checks: normalising every page is the costly part on a large corpus.
+    # One finder for the quotes, the extracts and both verbatim checks: it normalises and
+    # splits a response's pages once, when first needed, or not at all when the cache
+    # holds what an earlier run found in them.
     finder = SentenceFinder(pages, min_chars=cfg.summarize.min_quote_chars,
-                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected)
+                            max_chars=cfg.summarize.max_quote_chars, rejected=rejected,
+                            cache=quote_cache(cache_dir, cfg) if cache_dir is not None else None,
+                            tag=QUOTES_TAG)
     # The extracts do not depend on the quotes: a second core picks them meanwhile.
-    aside = (Aside(_extracts, frame, dt, st, finder, tables["segments"],
+    aside = (Aside(_beside_quotes, frame, dt, st, finder, tables, pages,
                    parallel=cfg.compute.n_workers > 1) if extracts else None)
     try:
         quotes = select_quotes(frame, quote_themes, st, subthemes, pages, cfg, rejected=rejected,
                                finder=finder)
-        check_quotes(quotes, pages, index=finder.norm)
+        check_quotes(quotes, pages, index=finder.index(quotes["doc_id"]))
     except BaseException:
         if aside is not None:
             aside.cancel()
@@ -592,9 +724,14 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
     themes_of = (dt.sort_values(["doc_id", "is_primary", "score"], ascending=[True, False, False])
                  .groupby("doc_id")["theme"].agg(list))
     if aside is not None:
+        top_entities = _top_entities(tables, frame, dt, st, cfg)  # while the child works
+        # This process would wait for the child here: load the workbook writer now, so
+        # that write_summaries' child (forked from this process) starts writing at once.
+        import openpyxl  # noqa: F401
         picked = aside.result().set_index("doc_id")
     else:
         picked = pd.DataFrame({"extract": "", "extract_page": None}, index=frame["doc_id"])
+        top_entities = _top_entities(tables, frame, dt, st, cfg)
     responses = pd.DataFrame({
         "doc_id": frame["doc_id"],
         "consultation": frame["consultation"],
@@ -617,8 +754,13 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
     for col in ("actor_id", "voice_id", "reuse_cluster", "reuse_kind", "type_source", "type_flag"):
         if col in frame.columns:
             responses[col] = frame[col]
-    check_quotes(responses[responses["extract"] != ""].rename(
-        columns={"extract": "quote", "extract_page": "page_no"}), pages, index=finder.norm)
+    if finder.cache is not None:
+        written = finder.save()
+        if extracts:
+            # Every response was looked up: entries of responses gone or changed go.
+            keys = [finder.doc_key(d) for d in frame["doc_id"]]
+            finder.cache.prune([f"{k}:{QUOTES_TAG}" for k in keys] + [EXTRACTS_KEY])
+        logger.info("quote cache: %d response(s) looked up anew for the quotes", written)
 
     subs = _subtheme_table(subthemes, st, frame, dt, quotes, cfg)
     manifest = tables["manifest"]
@@ -645,7 +787,7 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
         "theme_by_stakeholder": _prevalence(frame, dt, "stakeholder_type"),
         "theme_by_region": _prevalence(frame, dt, "itu_region"),
         "subthemes": subs,
-        "top_entities": _top_entities(tables, frame, dt, st, cfg),
+        "top_entities": top_entities,
         "responses": responses,
         "quotes": quotes,
         "unreadable": unreadable.reset_index(drop=True),
@@ -821,11 +963,123 @@ def _counts(series: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(series.value_counts().items())}
 
 
-def write_summaries(summaries: dict[str, pd.DataFrame], reports_dir: Path) -> None:
-    """Write ``tables/<name>.csv``, ``tables/summary.xlsx`` and ``metrics.json``."""
+def write_summaries(summaries: dict[str, pd.DataFrame], reports_dir: Path, *,
+                    fingerprint: str | None = None, parallel: bool = False) -> None:
+    """Write ``tables/<name>.csv``, ``tables/summary.xlsx`` and ``metrics.json``.
+
+    With a ``fingerprint`` (:func:`summary_fingerprint` of the inputs), also the typed
+    tables ``tables/parquet/<name>.parquet`` and ``tables/parquet/summaries.json``, from
+    which :func:`read_summaries` gives the report stage these very tables. With
+    ``parallel``, a forked child writes the workbook (cell by cell, the slowest file)
+    while this process writes the others.
+    """
     reports_dir = Path(reports_dir)
-    for name, df in summaries.items():
-        write_csv(reports_dir / "tables" / f"{name}.csv", df)
-    write_xlsx(reports_dir / "tables" / "summary.xlsx", summaries)
-    write_json(reports_dir / "metrics.json", metrics(summaries))
+    workbook = Aside(write_xlsx, reports_dir / "tables" / "summary.xlsx", summaries, parallel=parallel)
+    try:
+        for name, df in summaries.items():
+            write_csv(reports_dir / "tables" / f"{name}.csv", df)
+        if fingerprint is not None:
+            write_typed(summaries, reports_dir / "tables" / PARQUET_DIR, fingerprint=fingerprint)
+        write_json(reports_dir / "metrics.json", metrics(summaries))
+    except BaseException:
+        workbook.cancel()
+        raise
+    workbook.result()
     logger.info("wrote %d summary tables to %s", len(summaries), reports_dir / "tables")
+
+
+# --- the typed copy the report stage reads -------------------------------------------------
+
+# reports/tables/parquet: the summary tables as Parquet, with what restores them exactly.
+PARQUET_DIR = "parquet"
+_TYPED_INDEX = "summaries.json"
+_TYPED_FORMAT = 1
+
+
+def summary_fingerprint(inputs: Iterable[Path], cfg: Config) -> str:
+    """A digest of everything the summary tables depend on.
+
+    The bytes of the input tables (``inputs``: the Parquet files the stage reads; an
+    absent one counts as absent), the ``summarize`` params, this module's and
+    :mod:`pipeline.quotes`' code and reference data, and the pandas and pyarrow versions.
+    """
+    import pyarrow
+
+    here = Path(__file__).resolve().parent
+    code = files_digest(Path(__file__), Path(quotes_module.__file__), here / "data" / "summarize")
+    return content_key(_TYPED_FORMAT, files_digest(*inputs), dataclasses.asdict(cfg.summarize), code,
+                       pd.__version__, pyarrow.__version__)
+
+
+def write_typed(summaries: dict[str, pd.DataFrame], folder: Path, *, fingerprint: str) -> None:
+    """Write the tables as Parquet plus an index that restores their exact columns.
+
+    Parquet keeps numbers, booleans and nullable integers, but reads a text column back
+    as pandas' string type with one kind of missing value: the index records each text
+    column's missing cells that were NaN rather than None. A column holding anything but
+    text and missing values cannot be restored: then no index is written, and
+    :func:`read_summaries` declines.
+    """
+    folder = Path(folder)
+    # The index goes first and comes back last: tables half rewritten are never read.
+    (folder / _TYPED_INDEX).unlink(missing_ok=True)
+    index: dict[str, Any] = {"fingerprint": fingerprint, "format": _TYPED_FORMAT, "tables": {}}
+    for name, df in summaries.items():
+        columns = {}
+        for col in df.columns:
+            spec: dict[str, Any] = {"dtype": str(df[col].dtype)}
+            if df[col].dtype == object:
+                values = df[col].tolist()
+                spec["nan_rows"] = [i for i, v in enumerate(values) if isinstance(v, float) and v != v]
+                spec["exact"] = all(v is None or isinstance(v, str) or (isinstance(v, float) and v != v)
+                                    for v in values)
+                if not spec["exact"]:
+                    logger.info("summary table %s, column %s holds more than text: no typed copy "
+                                "(the report stage rebuilds the summaries)", name, col)
+                    return
+            columns[str(col)] = spec
+        index["tables"][name] = {"columns": columns, "order": [str(c) for c in df.columns]}
+        write_table(folder / f"{name}.parquet", df)
+    write_json(folder / _TYPED_INDEX, index)
+
+
+def read_summaries(reports_dir: Path, *, fingerprint: str) -> dict[str, pd.DataFrame] | None:
+    """The tables :func:`write_summaries` wrote, if they were built from the same inputs.
+
+    Returns:
+        Tables by name, equal (values, types, missing markers) to those written; None
+        when they are absent, from other inputs (``fingerprint`` differs), unreadable or
+        not exactly restorable, and the caller rebuilds them with :func:`summarize`.
+    """
+    import pyarrow.parquet as pq
+
+    folder = Path(reports_dir) / "tables" / PARQUET_DIR
+    try:
+        index = json.loads((folder / _TYPED_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(index, dict) or index.get("fingerprint") != fingerprint
+            or index.get("format") != _TYPED_FORMAT):
+        return None
+    out = {}
+    try:
+        for name, spec in index["tables"].items():
+            table = pq.read_table(folder / f"{name}.parquet")
+            df = table.to_pandas()
+            if [str(c) for c in df.columns] != spec["order"]:
+                return None
+            for col, cs in spec["columns"].items():
+                if cs["dtype"] == "object":
+                    if not cs["exact"]:
+                        return None
+                    values = table.column(col).to_pylist()
+                    for i in cs["nan_rows"]:
+                        values[i] = float("nan")
+                    df[col] = pd.Series(values, index=df.index, dtype=object)
+                elif str(df[col].dtype) != cs["dtype"]:
+                    df[col] = df[col].astype(cs["dtype"])
+            out[name] = df
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        logger.warning("could not read the summary tables in %s (%s); rebuilding them", folder, exc)
+        return None
+    return out
