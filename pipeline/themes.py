@@ -343,15 +343,15 @@ def subthemes_by_theme(
     items = [(t, theme_segs[t], concept_names, cfg, known.get(t)) for t in themes]
     keys = [content_key(t, [s.__getstate__() for s in theme_segs[t]]) for t in themes]
     del theme_segs
-    results = list(cached_map(
+    computed = list(cached_map(
         _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
     ))
-    for t, (_rows, _sub, curve) in zip(themes, results, strict=True):
+    for t, (_rows, _sub, curve) in zip(themes, computed, strict=True):
         if t in curve_keys and curve is not None and known.get(t) is None:
             curve_cache.put(curve_keys[t], curve)
     cache.prune(keys)
     curve_cache.prune(curve_keys.values())
-    return _merge_subthemes(results)
+    return _merge_subthemes(computed)
 
 
 def _merge_subthemes(
@@ -715,7 +715,7 @@ def _cluster_segments(
     ``curve`` is such a sample curve from an earlier run, which saves measuring it."""
     tcfg = cfg.themes
     x, names = _features(segs, idx, concept_names, tcfg)
-    knobs = {
+    knobs: dict[str, Any] = {
         "max_k": max_k,
         "seed": cfg.base.seed,
         "min_size": tcfg.min_subtheme_size,
