@@ -27,14 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from pipeline.textutil import nfkc, normalize_arabic
+from pipeline.yamldata import load_yaml
 
 ALIASES_PATH = Path(__file__).parent / "data" / "actors" / "aliases.yaml"
 # libyaml's safe loader, when built, reads the data files ten times faster than the
 # pure-Python one (the same data).
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _LEADING_ARTICLES = re.compile(r"^(?:the|l|la|le|les|el|los|las|die|der|das|il|lo)\s+")
 _LEGAL_SUFFIXES = re.compile(
@@ -127,7 +125,7 @@ class Alias:
 @functools.lru_cache(maxsize=4)
 def load_placeholders(path: Path = ALIASES_PATH) -> frozenset[str]:
     """Normalised values that stand for 'no organisation' ("none", "n/a", "нет" ...)."""
-    raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    raw = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     return frozenset(normalize_name(str(p)) or str(p) for p in raw.get("placeholders") or [])
 
 
@@ -141,7 +139,7 @@ def is_placeholder(name: str | None, *, path: Path = ALIASES_PATH) -> bool:
 @functools.lru_cache(maxsize=4)
 def load_aliases(path: Path = ALIASES_PATH) -> tuple[dict[str, Alias], dict[str, Alias]]:
     """Normalised variant -> alias, and org id -> alias, from the alias file."""
-    raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+    raw = load_yaml(Path(path).read_text(encoding="utf-8")) or {}
     by_variant: dict[str, Alias] = {}
     by_org: dict[str, Alias] = {}
     for key, entry in (raw.get("actors") or {}).items():

@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from pipeline.textutil import normalize_arabic
+from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -319,7 +318,7 @@ class Entry:
 
 
 def _read_yaml_entries(path: Path) -> list[Entry]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     entries = []
     for cid, spec in raw.items():
         names = {k: tuple(str(x) for x in v) for k, v in (spec.get("names") or {}).items()}
@@ -391,7 +390,7 @@ def patterns_for(lang: str) -> list[Pattern]:
 
 def exclusions_for(lang: str) -> list[str]:
     """The exclusion strings of one language ("und": of all)."""
-    raw = yaml.safe_load((DATA_DIR / "exclusions.yaml").read_text(encoding="utf-8")) or {}
+    raw = load_yaml((DATA_DIR / "exclusions.yaml").read_text(encoding="utf-8")) or {}
     langs = LANGS if lang not in LANGS else (lang,)
     return [str(x) for lg in langs for x in raw.get(lg) or []]
 

@@ -54,12 +54,12 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import yaml
 
 from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
 from pipeline.config import Config, LanguageConfig
 from pipeline.parallel import map_ordered
 from pipeline.textutil import char_script
+from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class ScriptRules:
 @functools.cache
 def load_script_rules() -> ScriptRules:
     """Read ``pipeline/data/language/scripts.yaml``."""
-    raw = yaml.safe_load(SCRIPTS_FILE.read_text(encoding="utf-8"))
+    raw = load_yaml(SCRIPTS_FILE.read_text(encoding="utf-8"))
     rules = {}
     for script, spec in raw["scripts"].items():
         evidence = tuple(

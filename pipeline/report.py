@@ -25,7 +25,6 @@ from types import TracebackType
 from typing import Any
 
 import pandas as pd
-import yaml
 from babel import Locale
 from babel.numbers import format_percent
 
@@ -40,6 +39,7 @@ from pipeline.summarize import (
     theme_order,
 )
 from pipeline.tables import write_bytes, write_text
+from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,7 @@ def report_strings() -> dict[str, dict[str, Any]]:
     """The report's wording per language (``pipeline/data/report/strings.yaml``)."""
     ref = Path(__file__).resolve().parent / "data" / "report" / "strings.yaml"
     # The C loader when PyYAML has it: the same safe subset, many times faster.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(ref.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    return load_yaml(ref.read_text(encoding="utf-8"))
 
 
 def output_name(lang: str, ext: str) -> str:

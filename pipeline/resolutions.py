@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from pipeline.yamldata import load_yaml
 
 DATA = Path(__file__).resolve().parent / "data" / "entities" / "citations.yaml"
 LANGS = ("ar", "zh", "en", "fr", "ru", "es")
@@ -87,7 +87,7 @@ class _LangRules:
 
 @lru_cache(maxsize=1)
 def _data() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return load_yaml(DATA.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=8)

@@ -44,12 +44,12 @@ import numpy as np
 import yaml
 
 from pipeline.textutil import nfkc, normalize_arabic
+from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
 
 THEMES_DIR = Path(__file__).parent / "data" / "themes"
 # libyaml's safe loader reads the theme files ten times faster than the pure-Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAX32 = np.uint64(0xFFFFFFFF)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -483,7 +483,7 @@ def guiding_questions(themes_dir: Path = THEMES_DIR) -> tuple[str, ...]:
         return ()
     for path in sorted(themes_dir.rglob("*.yaml")):
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             logger.warning("cannot read theme file %s (%s); its questions are not used", path, exc)
             continue

@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.schemas import STAKEHOLDER_TYPES
 from pipeline.textutil import char_script, nfkc, normalize_arabic
+from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
 # libyaml's safe loader, when built, reads the data files ten times faster than the
 # pure-Python one (the same data).
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 CUES_PATH = Path(__file__).parent / "data" / "actors" / "stakeholder_cues.yaml"
 
@@ -309,7 +307,7 @@ def load_cues(path: Path = CUES_PATH) -> CueSet:
     Raises:
         ValueError: a type is not one of DESIGN.md's eight, or a pattern does not compile.
     """
-    raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    raw = load_yaml(Path(path).read_text(encoding="utf-8"))
     cues: list[Cue] = []
     for stype, groups in raw["types"].items():
         if stype not in STAKEHOLDER_TYPES:

@@ -23,6 +23,7 @@ import yaml
 
 from pipeline.schemas import UN_LANGUAGES
 from pipeline.tokenize import fold_text, match_keys
+from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def parse_theme_file(path: Path, *, min_terms: int = 20) -> ThemeDef:
         ThemeFileError: with a message naming the file, the field and what is allowed.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise _fail(path, f"cannot be read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
