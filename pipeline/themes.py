@@ -122,6 +122,15 @@ class _Seg:
             surf[k][f] += 1
         return dict(surf)
 
+    def forms_of(self, key: str) -> list[str]:
+        """The written forms of ``key`` in this segment, one per occurrence."""
+        if isinstance(self._keys, str) and key not in self._keys:
+            return []  # a substring test on the joined keys rules most segments out
+        keys = self.keys
+        if key not in keys:
+            return []
+        return [f for k, f in zip(keys, _split(self._forms, self.n_keys), strict=True) if k == key]
+
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.doc_id, self.seg_id, self.lang, self.n_keys, self._keys, self._forms,
                 tuple(self.concepts.items()))
@@ -738,8 +747,10 @@ class _LabelIndex:
 
     Per (sub-theme, language): in how many segments each key appears; per language the
     same over the whole theme (a key's count in the rest of the theme is the difference);
-    and each segment's written forms, built at most once. Counting the rest of the theme
-    afresh for every sub-theme cost k passes over the theme's segments.
+    and the written forms of a key, read only from the segments that hold it (segments
+    keep their words as joined strings: building every segment's forms would hold the
+    theme's whole vocabulary in memory). Counting the rest of the theme afresh for every
+    sub-theme cost k passes over the theme's segments.
     """
 
     def __init__(self, segs: Sequence[_Seg], idx: list[int], labels: np.ndarray) -> None:
@@ -750,35 +761,13 @@ class _LabelIndex:
             keys = set(segs[i].keys)
             self.df[(lab, segs[i].lang)].update(keys)
             self.lang_df[segs[i].lang].update(keys)
-        self._surfaces: dict[int, dict[str, Counter[str]]] = {}
-
-    def surfaces(self, i: int) -> dict[str, Counter[str]]:
-        surf = self._surfaces.get(i)
-        if surf is None:
-            surf = self._surfaces[i] = self.segs[i].surfaces
-        return surf
 
     def forms(self, rows: list[int], key: str) -> Counter[str]:
         """How often each written form of ``key`` occurs in ``rows``."""
         out: Counter[str] = Counter()
         for i in rows:
-            c = self.surfaces(i).get(key)
-            if c:
-                out.update(c)
+            out.update(self.segs[i].forms_of(key))
         return out
-
-
-class _Surfaces(Sequence[dict[str, Counter[str]]]):
-    """Segment index -> its written forms, through a :class:`_LabelIndex` (built once)."""
-
-    def __init__(self, index: _LabelIndex) -> None:
-        self._index = index
-
-    def __len__(self) -> int:
-        return len(self._index.segs)
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._index.surfaces(int(i))
 
 
 def _nmf_terms(
@@ -850,7 +839,7 @@ def _describe(
     ordered = sorted(langs, key=lambda lg: (-langs[lg], lg))
     label_terms: dict[str, list[str]] = {}
     tokens = _Column(segs, "keys")
-    surfaces = _Surfaces(index)
+    surfaces = _Column(segs, "surfaces")
     for lang in ordered:
         rows_in = [i for i in members if segs[i].lang == lang]
         rows_out = [
