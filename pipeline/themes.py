@@ -650,9 +650,10 @@ def _subframe(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def _attach_subthemes(
     themes: pd.DataFrame, seg_sub: dict[tuple[str, int, str], str]
 ) -> pd.DataFrame:
+    doc_ids, seg_ids, theme_ids = (themes[c].tolist() for c in ("doc_id", "seg_id", "theme"))
     sub = [
         seg_sub.get((d, int(s), t)) if not pd.isna(s) else None
-        for d, s, t in themes[["doc_id", "seg_id", "theme"]].itertuples(index=False)
+        for d, s, t in zip(doc_ids, seg_ids, theme_ids, strict=True)
     ]
     themes = themes.assign(subtheme=pd.Series(sub, dtype="object"))
     # A document's row for a theme names the sub-theme most of its segments fall in.
@@ -666,7 +667,9 @@ def _attach_subthemes(
             if counts.get((d, t))
             else None
         )
-        for d, t in themes.loc[doc_rows, ["doc_id", "theme"]].itertuples(index=False)
+        for d, t in zip(
+            themes.loc[doc_rows, "doc_id"].tolist(), themes.loc[doc_rows, "theme"].tolist(), strict=True
+        )
     ]
     themes = themes[
         ["doc_id", "seg_id", "theme", "score", "is_primary", "subtheme", "n_concepts", "lang"]
