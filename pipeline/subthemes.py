@@ -9,9 +9,7 @@ the best; when even the best is far below ``min_stability``, one sub-theme
 (``choose_k``). The curve and the reason are reported with the sub-themes. Stability
 runs refit NMF (from the SVD) on random subsamples drawn from ``base.seed``; the final fit
 uses all segments and the same SVD start, so another seed changes the output
-only if it changes the chosen k. ``cluster`` also takes a curve measured elsewhere: the
-themes stage measures a large theme's curve on a seeded sample of its documents and keeps
-it between runs (``pipeline.themes._stability_rows``).
+only if it changes the chosen k.
 """
 
 from __future__ import annotations
@@ -174,32 +172,6 @@ def choose_k(by_k: dict[int, float], *, min_stability: float, tolerance: float) 
     return k, why
 
 
-def _max_k(x: sp.csr_matrix, *, max_k: int, min_size: int) -> int:
-    """The largest k worth trying: clusters must be able to hold ``min_size`` rows."""
-    if x.shape[1] < 2:
-        return 1
-    nonempty = np.asarray(x.getnnz(axis=1)).ravel() > 0
-    return min(max_k, int(nonempty.sum()) // max(min_size, 1))
-
-
-def stability_curve(
-    x: sp.csr_matrix,
-    *,
-    max_k: int,
-    seed: int,
-    min_size: int,
-    runs: int,
-    sample: float,
-    max_rows: int,
-) -> dict[int, float]:
-    """``stability`` of every k from 2 to the largest worth trying (empty if none is)."""
-    upper = _max_k(x, max_k=max_k, min_size=min_size)
-    return {
-        k: stability(x, k, seed=seed, runs=runs, sample=sample, max_rows=max_rows)
-        for k in range(2, upper + 1)
-    }
-
-
 def cluster(
     x: sp.csr_matrix,
     *,
@@ -211,15 +183,12 @@ def cluster(
     sample: float,
     max_rows: int,
     tolerance: float = 0.02,
-    by_k: dict[int, float] | None = None,
 ) -> Partition:
-    """Choose k by stability (``choose_k``) and fit the final NMF partition.
-
-    ``by_k`` is a stability curve already measured (``stability_curve``, on these rows or
-    on a sample of them); without it the curve is measured on ``x``.
-    """
+    """Choose k by stability (``choose_k``) and fit the final NMF partition."""
     n = x.shape[0]
-    if _max_k(x, max_k=max_k, min_size=min_size) < 2:
+    nonempty = np.asarray(x.getnnz(axis=1)).ravel() > 0
+    upper = min(max_k, int(nonempty.sum()) // max(min_size, 1))
+    if upper < 2 or x.shape[1] < 2:
         return Partition(
             np.zeros(n, dtype=int),
             np.ones(n),
@@ -228,14 +197,13 @@ def cluster(
             {1: 1.0},
             reason=f"too few segments to split into groups of {min_size} (k = 1)",
         )
-    if by_k is None:
-        by_k = stability_curve(
-            x, max_k=max_k, seed=seed, min_size=min_size, runs=runs, sample=sample,
-            max_rows=max_rows,
-        )
+    by_k = {
+        k: stability(x, k, seed=seed, runs=runs, sample=sample, max_rows=max_rows)
+        for k in range(2, upper + 1)
+    }
     k, why = choose_k(by_k, min_stability=min_stability, tolerance=tolerance)
     if k == 1:
-        logger.info("no k is stable (by k: %s): one sub-theme", by_k)
+        logger.info("no k in 2..%d is stable (by k: %s): one sub-theme", upper, by_k)
         return Partition(np.zeros(n, dtype=int), np.ones(n), 1, 1.0, by_k, reason=why)
     # The final fit starts from the SVD (NNDSVDA): the seed only drives the randomized
     # SVD, so other seeds give (nearly) the same partition once k is the same.

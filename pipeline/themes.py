@@ -24,12 +24,11 @@ whole corpus to make themes, then inside each of them.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,7 @@ import pandas as pd
 from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
 from pipeline.config import Config, ThemesConfig
 from pipeline.parallel import map_ordered
-from pipeline.subthemes import (
-    Partition,
-    build_features,
-    cluster,
-    label_word,
-    stability_curve,
-    top_terms,
-)
+from pipeline.subthemes import Partition, build_features, cluster, label_word, top_terms
 from pipeline.theme_defs import (
     DISCOVER,
     FALLBACK_THEME,
@@ -297,14 +289,10 @@ def build_matcher(defs: list[ThemeDef], *, cache_dir: Path | None = None) -> Mat
 
 
 def _theme_subthemes(
-    item: tuple[str, list[_Seg], list[str] | None, Config, dict[int, float] | None],
-) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str], dict[int, float] | None]:
-    theme, theme_segs, concept_names, cfg, curve = item
-    curves = {theme: curve} if curve is not None else {}
-    rows, seg_sub = _subthemes_all(
-        theme_segs, {theme: list(range(len(theme_segs)))}, concept_names, cfg, curves=curves
-    )
-    return rows, seg_sub, curves.get(theme)
+    item: tuple[str, list[_Seg], list[str] | None, Config],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
+    theme, theme_segs, concept_names, cfg = item
+    return _subthemes_all(theme_segs, {theme: list(range(len(theme_segs)))}, concept_names, cfg)
 
 
 def subthemes_by_theme(
@@ -319,10 +307,7 @@ def subthemes_by_theme(
 
     With ``cache_dir``, each theme's result is kept under a key made of its segments'
     analyses, the themes knobs and the seed: adding a response refits only the themes
-    its paragraphs fall in (a theme's sub-themes depend on its segments alone). A large
-    theme's stability curve (the costly part: tens of NMF fits) is kept too, under a key
-    of its document sample (``_stability_rows``): when the new response is not drawn
-    into the sample, the refit is the final fit alone.
+    its paragraphs fall in (a theme's sub-themes depend on its segments alone).
     """
     tcfg = cfg.themes
     themes = [
@@ -330,47 +315,28 @@ def subthemes_by_theme(
         for t in sorted(by_theme)
         if by_theme[t] and (t != FALLBACK_THEME or tcfg.cluster_other)
     ]
-    theme_segs = {t: [segs[i] for i in by_theme[t]] for t in themes}
+    items = [(t, [segs[i] for i in by_theme[t]], concept_names, cfg) for t in themes]
     if cache_dir is None:
-        items = [(t, theme_segs[t], concept_names, cfg, None) for t in themes]
         results = map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes")
-        return _merge_subthemes(results)
-    params = {"themes": dataclasses.asdict(tcfg), "seed": cfg.base.seed, "concepts": concept_names}
-    version = code_version(_PACKAGE_DIR / "subthemes.py")
-    cache = DocCache(cache_dir.parent, stage=f"{cache_dir.name}-subthemes", params=params,
-                     code_version=version)
-    curve_cache = DocCache(cache_dir.parent, stage=f"{cache_dir.name}-stability", params=params,
-                           code_version=version)
-    curve_keys: dict[str, str] = {}
-    for t in themes:
-        ts = theme_segs[t]
-        if len(ts) > tcfg.stability_max_rows:
-            sample = _stability_rows(ts, range(len(ts)), max_rows=tcfg.stability_max_rows,
-                                     seed=cfg.base.seed)
-            curve_keys[t] = content_key("stability", t, [ts[i].__getstate__() for i in sample])
-    known = {t: curve_cache.get(k) for t, k in curve_keys.items()}
-    items = [(t, theme_segs[t], concept_names, cfg, known.get(t)) for t in themes]
-    keys = [content_key(t, [s.__getstate__() for s in theme_segs[t]]) for t in themes]
-    del theme_segs
-    computed = list(cached_map(
-        _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
-    ))
-    for t, (_rows, _sub, curve) in zip(themes, computed, strict=True):
-        if t in curve_keys and curve is not None and known.get(t) is None:
-            curve_cache.put(curve_keys[t], curve)
-    cache.prune(keys)
-    curve_cache.prune(curve_keys.values())
-    return _merge_subthemes(computed)
-
-
-def _merge_subthemes(
-    results: Iterable[tuple[list[dict[str, Any]], dict[tuple[str, int, str], str], Any]],
-) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
+    else:
+        cache = DocCache(
+            cache_dir.parent,
+            stage=f"{cache_dir.name}-subthemes",
+            params={"themes": dataclasses.asdict(tcfg), "seed": cfg.base.seed,
+                    "concepts": concept_names},
+            code_version=code_version(_PACKAGE_DIR / "subthemes.py"),
+        )
+        keys = [content_key(t, [s.__getstate__() for s in ts]) for t, ts, _, _ in items]
+        results = cached_map(
+            _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
+        )
     rows: list[dict[str, Any]] = []
     seg_sub: dict[tuple[str, int, str], str] = {}
-    for theme_rows, theme_sub, _curve in results:
+    for theme_rows, theme_sub in results:
         rows.extend(theme_rows)
         seg_sub.update(theme_sub)
+    if cache_dir is not None:
+        cache.prune(keys)
     return rows, seg_sub
 
 
@@ -694,24 +660,6 @@ def _features(
     return x, names
 
 
-def _stability_rows(segs: Sequence[_Seg], idx: Sequence[int], *, max_rows: int, seed: int) -> list[int]:
-    """The segments whose resampled fits choose k when a theme has more than ``max_rows``.
-
-    Whole documents, in an order drawn from the seed and each document's id (not from
-    positions), until ``max_rows`` segments: adding a response changes the sample only
-    when its document is drawn into it (about max_rows / segments of the theme), so the
-    stability curve of a large theme can be kept between runs (``subthemes_by_theme``).
-    """
-    if len(idx) <= max_rows:
-        return list(idx)
-    rank = {
-        d: hashlib.blake2b(f"{seed}\x1f{d}".encode(), digest_size=8).digest()
-        for d in {segs[i].doc_id for i in idx}
-    }
-    drawn = sorted(idx, key=lambda i: (rank[segs[i].doc_id], segs[i].doc_id, segs[i].seg_id))
-    return sorted(drawn[:max_rows])
-
-
 def _cluster_segments(
     segs: Sequence[_Seg],
     idx: list[int],
@@ -719,30 +667,21 @@ def _cluster_segments(
     cfg: Config,
     *,
     max_k: int,
-    curve: dict[int, float] | None = None,
-) -> tuple[Partition, list[str], dict[int, float] | None]:
-    """Partition ``idx``; returns the partition, its feature names and the stability
-    curve measured on a document sample (``_stability_rows``) when the segments are more
-    than ``themes.stability_max_rows`` (else None: the curve is measured on all of them).
-    ``curve`` is such a sample curve from an earlier run, which saves measuring it."""
+) -> tuple[Partition, list[str]]:
     tcfg = cfg.themes
     x, names = _features(segs, idx, concept_names, tcfg)
-    knobs: dict[str, Any] = {
-        "max_k": max_k,
-        "seed": cfg.base.seed,
-        "min_size": tcfg.min_subtheme_size,
-        "runs": tcfg.stability_runs,
-        "sample": tcfg.stability_sample,
-        "max_rows": tcfg.stability_max_rows,
-    }
-    if curve is None and len(idx) > tcfg.stability_max_rows:
-        rows = _stability_rows(segs, idx, max_rows=tcfg.stability_max_rows, seed=cfg.base.seed)
-        curve = stability_curve(_features(segs, rows, concept_names, tcfg)[0], **knobs)
     part = cluster(
-        x, min_stability=tcfg.min_stability, tolerance=tcfg.stability_tolerance, by_k=curve,
-        **knobs,
+        x,
+        max_k=max_k,
+        seed=cfg.base.seed,
+        min_size=tcfg.min_subtheme_size,
+        min_stability=tcfg.min_stability,
+        tolerance=tcfg.stability_tolerance,
+        runs=tcfg.stability_runs,
+        sample=tcfg.stability_sample,
+        max_rows=tcfg.stability_max_rows,
     )
-    return part, names, curve
+    return part, names
 
 
 class _LabelIndex:
@@ -893,12 +832,7 @@ def _subthemes_all(
     by_theme: dict[str, list[int]],
     concept_names: list[str] | None,
     cfg: Config,
-    *,
-    curves: dict[str, dict[int, float]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
-    """Sub-themes of each theme in ``by_theme``. ``curves`` (theme -> sample stability
-    curve, see ``_cluster_segments``) is read for the themes it has and receives the
-    curves measured here."""
     tcfg = cfg.themes
     rows: list[dict[str, Any]] = []
     seg_sub: dict[tuple[str, int, str], str] = {}
@@ -906,18 +840,7 @@ def _subthemes_all(
         idx = by_theme[theme]
         if not idx or (theme == FALLBACK_THEME and not tcfg.cluster_other):
             continue
-        part, names, curve = _cluster_segments(
-            segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes,
-            curve=curves.get(theme) if curves is not None else None,
-        )
-        if curves is not None and curve is not None:
-            curves[theme] = curve
-        measured_on = (
-            f"; curve measured on a seeded sample of {tcfg.stability_max_rows} of the "
-            f"{len(idx)} segments (whole documents)"
-            if len(idx) > tcfg.stability_max_rows
-            else ""
-        )
+        part, names = _cluster_segments(segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes)
         index = _LabelIndex(segs, idx, part.labels)
         for c in range(part.k):
             sub_id = f"{theme}.{c + 1:02d}"
@@ -933,8 +856,7 @@ def _subthemes_all(
                     "k": part.k,
                     "criterion": "resampled NMF stability (mean ARI against the full fit); "
                     + f"{part.reason}; by k: "
-                    + json.dumps({str(k): round(v, 3) for k, v in part.stability_by_k.items()})
-                    + measured_on,
+                    + json.dumps({str(k): round(v, 3) for k, v in part.stability_by_k.items()}),
                 }
             )
         for i, lab in zip(idx, part.labels, strict=True):
@@ -948,7 +870,7 @@ def _discover(
     """Discovery mode: corpus-wide clusters become themes, labelled by their top words."""
     tcfg = cfg.themes
     idx = [i for i, s in enumerate(segs) if s.n_keys]
-    part, names, _ = _cluster_segments(segs, idx, None, cfg, max_k=tcfg.discover_max_themes)
+    part, names = _cluster_segments(segs, idx, None, cfg, max_k=tcfg.discover_max_themes)
     topic_of = {i: f"topic_{lab + 1:02d}" for i, lab in zip(idx, part.labels, strict=True)}
     rows: list[dict[str, Any]] = []
     by_theme: dict[str, list[int]] = defaultdict(list)
