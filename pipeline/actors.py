@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import actor_names, reuse, stakeholders
-from pipeline.cache import DocCache, cached_map, files_digest
+from pipeline.cache import DocCache, cached_map, stage_code_version
 from pipeline.config import Config
 from pipeline.parallel import map_ordered
 from pipeline.schemas import STAKEHOLDER_TYPES
@@ -156,7 +156,7 @@ def _work_one(item: WorkItem) -> DocWork:
 
 def code_version() -> str:
     """:data:`CODE_VERSION` plus a digest of the stage's modules and data files."""
-    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES)[:16]}"
+    return stage_code_version(CODE_VERSION, *_CODE_FILES)
 
 
 def _typing_organisations(documents: pd.DataFrame) -> tuple[list[str | None], list[str | None]]:

@@ -280,6 +280,13 @@ def cached_map(
         yield result
 
 
+def stage_code_version(label: str, *paths: Path) -> str:
+    """A stage's code version for :class:`DocCache`: its hand-bumped ``label`` plus a
+    digest of ``paths`` (the modules and data its cached results depend on), so an edit
+    that forgets the bump still cannot serve stale entries."""
+    return f"{label}+{files_digest(*paths)[:16]}"
+
+
 def files_digest(*paths: Path) -> str:
     """A SHA-256 over the names and bytes of files (folders: every file inside them).
 

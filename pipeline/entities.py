@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
+from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config
 from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize, warm_up
 from pipeline.parallel import map_ordered
@@ -284,7 +284,7 @@ def segment_languages(segments: pd.DataFrame, languages: pd.DataFrame) -> list[s
 
 def code_version() -> str:
     """:data:`CODE_VERSION` plus a digest of the stage's data files and modules."""
-    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES)[:16]}"
+    return stage_code_version(CODE_VERSION, *_CODE_FILES)
 
 
 def cache_params(cfg: Config) -> dict[str, Any]:

@@ -55,7 +55,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
+from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config, LanguageConfig
 from pipeline.parallel import map_ordered
 from pipeline.textutil import char_script
@@ -529,7 +529,7 @@ COLUMNS = (
 
 def code_version() -> str:
     """:data:`CODE_VERSION` plus a digest of the stage's data files and modules."""
-    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES)[:16]}"
+    return stage_code_version(CODE_VERSION, *_CODE_FILES)
 
 
 def cache_params(settings: Settings) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cache import DocCache, cached_map, content_key, files_digest, package_versions
+from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config, ThemesConfig
 from pipeline.parallel import map_ordered
 from pipeline.subthemes import Partition, build_features, cluster, label_word, top_terms
@@ -343,7 +343,7 @@ def subthemes_by_theme(
 def code_version(*extra: Path) -> str:
     """:data:`CODE_VERSION` plus a digest of the modules and data the analysis uses (and
     of ``extra`` files)."""
-    return f"{CODE_VERSION}+{files_digest(*_CODE_FILES, *extra)[:16]}"
+    return stage_code_version(CODE_VERSION, *_CODE_FILES, *extra)
 
 
 def cache_params(matcher: Matcher | None) -> dict[str, Any]:
