@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import quotes as quotes_module
-from pipeline.cache import DocCache, content_key, files_digest
+from pipeline.cache import DocCache, content_key, files_digest, stage_code_version
 from pipeline.config import Config
 from pipeline.parallel import Aside
 from pipeline.quotes import (
@@ -86,8 +86,7 @@ def quote_cache(cache_dir: Path, cfg: Config) -> DocCache:
     """
     params = {"min_quote_chars": cfg.summarize.min_quote_chars,
               "max_quote_chars": cfg.summarize.max_quote_chars}
-    code = files_digest(Path(quotes_module.__file__), Path(__file__))
-    version = f"{QUOTE_CACHE_VERSION}:{code}"
+    version = stage_code_version(QUOTE_CACHE_VERSION, Path(quotes_module.__file__), Path(__file__))
     return DocCache(Path(cache_dir).parent, stage=Path(cache_dir).name, params=params,
                     code_version=version)
 
