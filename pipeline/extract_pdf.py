@@ -155,46 +155,65 @@ def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
     # ctypes doubles per call, which costs more than the call itself on every line.
     fns = _text_functions(pdfium_c)
     page = cast(tp, c_void_p)
-    font_size = fns.font_size
     charbox = _charbox_reader(tp, pdfium_c)
     lines: list[Line] = []
     pos = 0
-    for part in raw.split("\r\n"):
-        start, end = pos, pos + len(part)
-        pos = end + 2
-        if not part.strip() or n_chars <= 0:
+    for whole in raw.split("\r\n"):
+        start = pos
+        pos = start + len(whole) + 2
+        if n_chars <= 0:
             continue
-        first = start + (len(part) - len(part.lstrip()))
-        last = min(end - 1 - (len(part) - len(part.rstrip())), n_chars - 1)
-        if first > last:
-            continue
-        b1 = charbox(first)
-        b2 = charbox(last)
-        # The median of three characters: a leading footnote number or a trailing
-        # superscript must not set the size of the line.
-        size = sorted((font_size(page, first), font_size(page, (first + last) // 2), font_size(page, last)))[1]
-        drop: set[int] = set()
-        if _HAS_DIGIT.search(part):
-            for m in _MARKER.finditer(part):
-                idx = start + m.start()
-                if idx < n_chars and font_size(page, idx) < 0.8 * size:
-                    drop.update(range(m.start(), m.end()))
-        if " " in part:
-            for m in _CJK_SPACE.finditer(part):
-                idx = start + m.start()
-                if 0 < idx < n_chars - 1 and fns.is_generated(page, idx) == 1:
-                    # A narrow gap is a font change; a wide one separates table cells.
-                    gap = charbox(idx + 1)[0] - charbox(idx - 1)[2]
-                    if abs(gap) < 0.6 * size:
-                        drop.add(m.start())
-        if drop:
-            part = "".join(ch for i, ch in enumerate(part) if i not in drop)
-        # PDFium marks a hyphen it found at a line end with U+0002 or joins the two
-        # lines and leaves U+FFFE where the hyphen was; keep that as a break marker.
-        text = part.replace("\x02", BREAK).replace("\ufffe", BREAK)
-        lines.append(Line(clean_chars(text).strip(), min(b1[0], b2[0]), max(b1[2], b2[2]),
-                          max(b1[3], b2[3]), min(b1[1], b2[1]), size))
+        # PDFium joins a line that ends in a soft hyphen to the next one and leaves
+        # U+FFFE where the hyphen was: cut there again, so that every Line is one
+        # visual line (a joined one spans several, and its height and vertical gap
+        # then read as a paragraph break).
+        for part in whole.split("\ufffe"):
+            end = start + len(part)
+            hyphen = end < pos - 2  # the piece ended at a U+FFFE
+            if part.strip():
+                line = _line_of(part + ("\ufffe" if hyphen else ""), start, n_chars, fns, page, charbox)
+                if line is not None:
+                    lines.append(line)
+            start = end + 1
     return [ln for ln in lines if ln.text]
+
+
+def _line_of(part: str, start: int, n_chars: int, fns: _TextFunctions, page: c_void_p,
+             charbox) -> Line | None:  # noqa: ANN001
+    """The Line of text ``part``, which starts at character ``start`` of the page: its
+    box from its first and last printed characters, its font size, its repairs."""
+    font_size = fns.font_size
+    body = part.rstrip("\ufffe")
+    first = start + (len(body) - len(body.lstrip()))
+    last = min(start + len(body.rstrip()) - 1, n_chars - 1)
+    if first > last:
+        return None
+    b1 = charbox(first)
+    b2 = charbox(last)
+    # The median of three characters: a leading footnote number or a trailing
+    # superscript must not set the size of the line.
+    size = sorted((font_size(page, first), font_size(page, (first + last) // 2), font_size(page, last)))[1]
+    drop: set[int] = set()
+    if _HAS_DIGIT.search(part):
+        for m in _MARKER.finditer(part):
+            idx = start + m.start()
+            if idx < n_chars and font_size(page, idx) < 0.8 * size:
+                drop.update(range(m.start(), m.end()))
+    if " " in part:
+        for m in _CJK_SPACE.finditer(part):
+            idx = start + m.start()
+            if 0 < idx < n_chars - 1 and fns.is_generated(page, idx) == 1:
+                # A narrow gap is a font change; a wide one separates table cells.
+                gap = charbox(idx + 1)[0] - charbox(idx - 1)[2]
+                if abs(gap) < 0.6 * size:
+                    drop.add(m.start())
+    if drop:
+        part = "".join(ch for i, ch in enumerate(part) if i not in drop)
+    # PDFium marks a hyphen it found at a line end with U+0002 (or U+FFFE where it
+    # joined the lines, cut above); keep that as a break marker.
+    text = part.replace("\x02", BREAK).replace("\ufffe", BREAK)
+    return Line(clean_chars(text).strip(), min(b1[0], b2[0]), max(b1[2], b2[2]),
+                max(b1[3], b2[3]), min(b1[1], b2[1]), size)
 
 
 _HAS_DIGIT = re.compile(r"\d")
