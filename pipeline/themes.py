@@ -28,7 +28,7 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,16 @@ import pandas as pd
 from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config, ThemesConfig
 from pipeline.parallel import map_ordered
-from pipeline.subthemes import Partition, build_features, cluster, label_word, top_terms
+from pipeline.subthemes import (
+    Partition,
+    build_features,
+    cluster,
+    content_sample,
+    label_word,
+    sample_rate,
+    stability_curve,
+    top_terms,
+)
 from pipeline.theme_defs import (
     DISCOVER,
     FALLBACK_THEME,
@@ -289,10 +298,14 @@ def build_matcher(defs: list[ThemeDef], *, cache_dir: Path | None = None) -> Mat
 
 
 def _theme_subthemes(
-    item: tuple[str, list[_Seg], list[str] | None, Config],
-) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
-    theme, theme_segs, concept_names, cfg = item
-    return _subthemes_all(theme_segs, {theme: list(range(len(theme_segs)))}, concept_names, cfg)
+    item: tuple[str, list[_Seg], list[str] | None, Config, dict[int, float] | None],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str], dict[int, float] | None]:
+    theme, theme_segs, concept_names, cfg, curve = item
+    curves = {theme: curve} if curve is not None else {}
+    rows, seg_sub = _subthemes_all(
+        theme_segs, {theme: list(range(len(theme_segs)))}, concept_names, cfg, curves=curves
+    )
+    return rows, seg_sub, curves.get(theme)
 
 
 def subthemes_by_theme(
@@ -307,7 +320,12 @@ def subthemes_by_theme(
 
     With ``cache_dir``, each theme's result is kept under a key made of its segments'
     analyses, the themes knobs and the seed: adding a response refits only the themes
-    its paragraphs fall in (a theme's sub-themes depend on its segments alone).
+    its paragraphs fall in (a theme's sub-themes depend on its segments alone). The
+    stability curve of a theme of more than ``themes.stability_max_rows`` segments (the
+    costly part: tens of NMF fits) is kept too, under a key made of its content sample's
+    analyses (``_stability_rows``): when the new response hashes outside that sample,
+    the refit is the final fit on all segments and the labels. Tables are the same with
+    or without the cache.
     """
     tcfg = cfg.themes
     themes = [
@@ -315,28 +333,47 @@ def subthemes_by_theme(
         for t in sorted(by_theme)
         if by_theme[t] and (t != FALLBACK_THEME or tcfg.cluster_other)
     ]
-    items = [(t, [segs[i] for i in by_theme[t]], concept_names, cfg) for t in themes]
+    theme_segs = {t: [segs[i] for i in by_theme[t]] for t in themes}
     if cache_dir is None:
-        results = map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes")
-    else:
-        cache = DocCache(
-            cache_dir.parent,
-            stage=f"{cache_dir.name}-subthemes",
-            params={"themes": dataclasses.asdict(tcfg), "seed": cfg.base.seed,
-                    "concepts": concept_names},
-            code_version=code_version(_PACKAGE_DIR / "subthemes.py"),
+        items = [(t, theme_segs[t], concept_names, cfg, None) for t in themes]
+        return _merge_subthemes(
+            map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes")
         )
-        keys = [content_key(t, [s.__getstate__() for s in ts]) for t, ts, _, _ in items]
-        results = cached_map(
-            _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
-        )
+    params = {"themes": dataclasses.asdict(tcfg), "seed": cfg.base.seed, "concepts": concept_names}
+    version = code_version(_PACKAGE_DIR / "subthemes.py")
+    cache = DocCache(cache_dir.parent, stage=f"{cache_dir.name}-subthemes", params=params,
+                     code_version=version)
+    curve_cache = DocCache(cache_dir.parent, stage=f"{cache_dir.name}-stability", params=params,
+                           code_version=version)
+    curve_keys: dict[str, str] = {}
+    for t in themes:
+        ts = theme_segs[t]
+        if len(ts) > tcfg.stability_max_rows:
+            rows = _stability_rows(ts, list(range(len(ts))), max_rows=tcfg.stability_max_rows)
+            curve_keys[t] = content_key("stability", t, [ts[i].__getstate__() for i in rows])
+    known = {t: curve_cache.get(k) for t, k in curve_keys.items()}
+    items = [(t, theme_segs[t], concept_names, cfg, known.get(t)) for t in themes]
+    keys = [content_key(t, [s.__getstate__() for s in theme_segs[t]]) for t in themes]
+    del theme_segs
+    computed = list(cached_map(
+        _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
+    ))
+    for t, (_rows, _sub, curve) in zip(themes, computed, strict=True):
+        if t in curve_keys and curve is not None and known.get(t) is None:
+            curve_cache.put(curve_keys[t], curve)
+    cache.prune(keys)
+    curve_cache.prune(curve_keys.values())
+    return _merge_subthemes(computed)
+
+
+def _merge_subthemes(
+    results: Iterable[tuple[list[dict[str, Any]], dict[tuple[str, int, str], str], Any]],
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
     rows: list[dict[str, Any]] = []
     seg_sub: dict[tuple[str, int, str], str] = {}
-    for theme_rows, theme_sub in results:
+    for theme_rows, theme_sub, _curve in results:
         rows.extend(theme_rows)
         seg_sub.update(theme_sub)
-    if cache_dir is not None:
-        cache.prune(keys)
     return rows, seg_sub
 
 
@@ -660,6 +697,37 @@ def _features(
     return x, names
 
 
+def _stability_rows(segs: Sequence[_Seg], idx: list[int], *, max_rows: int) -> list[int]:
+    """The segments (of ``idx``) whose stability curve chooses the theme's k: all of them
+    up to ``max_rows``, else ``pipeline.subthemes.content_sample`` of their documents (by a
+    hash of the ``doc_id``, independent of the seed)."""
+    rows = content_sample([segs[i].doc_id for i in idx], max_rows=max_rows)
+    return [idx[r] for r in rows]
+
+
+def _sample_curve(
+    segs: Sequence[_Seg],
+    rows: list[int],
+    concept_names: list[str] | None,
+    cfg: Config,
+    *,
+    max_k: int,
+) -> dict[int, float]:
+    """The stability curve measured on ``rows`` alone, with features built from those
+    rows only: the curve depends on nothing but their analyses, the knobs and the seed,
+    which is what lets ``subthemes_by_theme`` keep it under that key."""
+    tcfg = cfg.themes
+    return stability_curve(
+        _features(segs, rows, concept_names, tcfg)[0],
+        max_k=max_k,
+        seed=cfg.base.seed,
+        min_size=tcfg.min_subtheme_size,
+        runs=tcfg.stability_runs,
+        sample=tcfg.stability_sample,
+        max_rows=tcfg.stability_max_rows,
+    )
+
+
 def _cluster_segments(
     segs: Sequence[_Seg],
     idx: list[int],
@@ -667,9 +735,16 @@ def _cluster_segments(
     cfg: Config,
     *,
     max_k: int,
+    curve: dict[int, float] | None = None,
 ) -> tuple[Partition, list[str]]:
+    """Partition ``idx``: k from ``curve`` (measured on the content sample when not given
+    and ``idx`` is larger than ``themes.stability_max_rows``, else on all of ``idx``), the
+    final NMF on all of ``idx``. Returns the partition and its feature names."""
     tcfg = cfg.themes
     x, names = _features(segs, idx, concept_names, tcfg)
+    if curve is None and len(idx) > tcfg.stability_max_rows:
+        rows = _stability_rows(segs, idx, max_rows=tcfg.stability_max_rows)
+        curve = _sample_curve(segs, rows, concept_names, cfg, max_k=max_k)
     part = cluster(
         x,
         max_k=max_k,
@@ -680,6 +755,7 @@ def _cluster_segments(
         runs=tcfg.stability_runs,
         sample=tcfg.stability_sample,
         max_rows=tcfg.stability_max_rows,
+        by_k=curve,
     )
     return part, names
 
@@ -832,15 +908,39 @@ def _subthemes_all(
     by_theme: dict[str, list[int]],
     concept_names: list[str] | None,
     cfg: Config,
+    *,
+    curves: dict[str, dict[int, float]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
+    """Sub-themes of each theme in ``by_theme``.
+
+    ``curves`` (theme -> stability curve on its content sample, see ``_stability_rows``)
+    is read for the themes it holds, and receives the sample curves measured here.
+    """
     tcfg = cfg.themes
+    max_rows = tcfg.stability_max_rows
     rows: list[dict[str, Any]] = []
     seg_sub: dict[tuple[str, int, str], str] = {}
     for theme in sorted(by_theme):
         idx = by_theme[theme]
         if not idx or (theme == FALLBACK_THEME and not tcfg.cluster_other):
             continue
-        part, names = _cluster_segments(segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes)
+        curve = curves.get(theme) if curves is not None else None
+        measured_on = ""
+        if len(idx) > max_rows:
+            sample = _stability_rows(segs, idx, max_rows=max_rows)
+            if curve is None:
+                curve = _sample_curve(segs, sample, concept_names, cfg, max_k=tcfg.max_subthemes)
+                if curves is not None:
+                    curves[theme] = curve
+            rate = sample_rate(len(idx), max_rows)
+            measured_on = (
+                f"; curve measured on {len(sample)} of the {len(idx)} segments: the whole "
+                f"documents whose id hashes below {rate:.3f} (the same sample for "
+                "every seed)"
+            )
+        part, names = _cluster_segments(
+            segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes, curve=curve
+        )
         index = _LabelIndex(segs, idx, part.labels)
         for c in range(part.k):
             sub_id = f"{theme}.{c + 1:02d}"
@@ -856,7 +956,8 @@ def _subthemes_all(
                     "k": part.k,
                     "criterion": "resampled NMF stability (mean ARI against the full fit); "
                     + f"{part.reason}; by k: "
-                    + json.dumps({str(k): round(v, 3) for k, v in part.stability_by_k.items()}),
+                    + json.dumps({str(k): round(v, 3) for k, v in part.stability_by_k.items()})
+                    + measured_on,
                 }
             )
         for i, lab in zip(idx, part.labels, strict=True):
