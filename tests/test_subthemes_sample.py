@@ -13,7 +13,7 @@ from themes_helpers import serial, tables, with_seed, with_themes
 
 from pipeline import themes as themes_mod
 from pipeline.config import Config
-from pipeline.subthemes import content_sample, document_hash, sample_rate
+from pipeline.subthemes import content_sample, document_hash, sample_rate, small_theme_runs
 
 # Two points inside the connectivity topic (written for this test), in two languages.
 POINTS = {
@@ -219,3 +219,15 @@ def test_subthemes_sample_same_seed_same_tables_and_seed_free_sample(
     assert crit.split("; curve measured on ")[1] == (
         a[1].loc[a[1]["theme"] == "connectivity", "criterion"].iloc[0].split("; curve measured on ")[1]
     )
+
+
+def test_subthemes_small_themes_get_more_resampled_fits():
+    # From half of max_rows up, the configured runs; below, in proportion, capped at 5x.
+    assert small_theme_runs(10, 750, 1500) == 10
+    assert small_theme_runs(10, 5000, 1500) == 10
+    assert small_theme_runs(10, 375, 1500) == 20
+    assert small_theme_runs(10, 94, 1500) == 50
+    assert small_theme_runs(10, 0, 1500) == 10
+    sizes = range(1, 800)
+    runs = [small_theme_runs(10, n, 1500) for n in sizes]
+    assert all(a >= b for a, b in zip(runs, runs[1:], strict=False))  # never more runs for a larger theme
