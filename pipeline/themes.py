@@ -716,16 +716,20 @@ def _sample_curve(
     """The stability curve measured on ``rows`` alone, with features built from those
     rows only: the curve depends on nothing but their analyses, the knobs and the seed,
     which is what lets ``subthemes_by_theme`` keep it under that key."""
+    x = _features(segs, rows, concept_names, cfg.themes)[0]
+    return stability_curve(x, max_k=max_k, **_curve_knobs(cfg))
+
+
+def _curve_knobs(cfg: Config) -> dict[str, Any]:
+    """The knobs a stability curve is measured with (``stability_curve``, ``cluster``)."""
     tcfg = cfg.themes
-    return stability_curve(
-        _features(segs, rows, concept_names, tcfg)[0],
-        max_k=max_k,
-        seed=cfg.base.seed,
-        min_size=tcfg.min_subtheme_size,
-        runs=tcfg.stability_runs,
-        sample=tcfg.stability_sample,
-        max_rows=tcfg.stability_max_rows,
-    )
+    return {
+        "seed": cfg.base.seed,
+        "min_size": tcfg.min_subtheme_size,
+        "runs": tcfg.stability_runs,
+        "sample": tcfg.stability_sample,
+        "max_rows": tcfg.stability_max_rows,
+    }
 
 
 def _cluster_segments(
@@ -748,14 +752,10 @@ def _cluster_segments(
     part = cluster(
         x,
         max_k=max_k,
-        seed=cfg.base.seed,
-        min_size=tcfg.min_subtheme_size,
         min_stability=tcfg.min_stability,
         tolerance=tcfg.stability_tolerance,
-        runs=tcfg.stability_runs,
-        sample=tcfg.stability_sample,
-        max_rows=tcfg.stability_max_rows,
         by_k=curve,
+        **_curve_knobs(cfg),
     )
     return part, names
 
