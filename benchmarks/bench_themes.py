@@ -3,13 +3,16 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_themes.py [--dev DIR] [--sample DIR] [--big 2000] [--skip-big]
+        [--seed-pairs 5]
 
 For each gold corpus (``../shared/corpora/dev`` and ``corpora/raw/sample`` when it has a
 ``gold.csv``) it ingests the corpus with ``pipeline.ingest`` (falling back to splitting
 the ``.txt``/``.md`` files on blank lines when ingest is unavailable), takes each
 document's language from the gold file (so the figure measures themes, not language
 identification), runs ``fit_themes`` and prints theme macro-F1 overall, per language and
-per theme, the sub-themes chosen and the ARI between sub-theme partitions of two seeds.
+per theme, the sub-themes chosen and the ARI between sub-theme partitions of two seeds
+(``--seed-pairs N``: of N neighbouring pairs from ``base.seed``, each and their mean; one
+pair is a noisy figure, as k can flip on a small theme).
 It then times the stage on a 2,000-document corpus made by recombining the paragraphs
 of the gold corpora (each synthetic document takes the paragraphs of 3 random
 documents of one language), with peak memory from ``resource.getrusage``.
@@ -190,18 +193,19 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def with_seed(cfg: Config, seed: int) -> Config:
+    return dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, seed=seed))
+
+
 def run_gold(
-    name: str, corpus: Path, cfg: Config
+    name: str, corpus: Path, cfg: Config, *, seed_pairs: int = 1
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     segments, documents, gold = load_corpus(corpus, cfg)
     langs = doc_languages(documents, gold, segments, cfg)
     t0 = time.perf_counter()
     themes, subs = fit_themes(segments, langs, documents, cfg, corpus=corpus)
     dt = time.perf_counter() - t0
-    other_seed = dataclasses.replace(
-        cfg, base=dataclasses.replace(cfg.base, seed=cfg.base.seed + 1)
-    )
-    themes_b, _ = fit_themes(segments, langs, documents, other_seed, corpus=corpus)
+    themes_b, _ = fit_themes(segments, langs, documents, with_seed(cfg, cfg.base.seed + 1), corpus=corpus)
     res = theme_f1(themes, documents, gold)
     print(
         f"\n== {name}: {res['n']} documents, {len(segments)} segments; stage time {dt:.1f} s, peak RSS {peak_mb():.0f} MB"
@@ -215,6 +219,16 @@ def run_gold(
     print(
         f"sub-theme ARI between seeds {cfg.base.seed} and {cfg.base.seed + 1}: {seed_ari(themes, themes_b):.3f}"
     )
+    if seed_pairs > 1:
+        aris, prev = [seed_ari(themes, themes_b)], themes_b
+        for seed in range(cfg.base.seed + 2, cfg.base.seed + seed_pairs + 1):
+            nxt, _ = fit_themes(segments, langs, documents, with_seed(cfg, seed), corpus=corpus)
+            aris.append(seed_ari(prev, nxt))
+            prev = nxt
+        print(
+            f"sub-theme ARI over {seed_pairs} neighbouring seed pairs from {cfg.base.seed}: "
+            f"mean {np.mean(aris):.3f}, min {min(aris):.3f} ({', '.join(f'{a:.3f}' for a in aris)})"
+        )
     for theme, g in subs.groupby("theme"):
         print(
             f"  {theme}: k={int(g['k'].iloc[0])} stability={g['stability'].iloc[0]:.3f}; "
@@ -236,13 +250,15 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=2000)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("-v", action="store_true", help="list the misclassified documents")
+    ap.add_argument("--seed-pairs", type=int, default=1,
+                    help="ARI of this many neighbouring seed pairs (seed, seed+1), (seed+1, seed+2), ...")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = load_config(args.params)
     pools = []
     for name, corpus in (("sample", args.sample), ("dev", args.dev)):
         if (corpus / "gold.csv").exists():
-            pools.append(run_gold(name, corpus, cfg))
+            pools.append(run_gold(name, corpus, cfg, seed_pairs=args.seed_pairs))
         else:
             print(f"\n== {name}: {corpus}/gold.csv not found, skipped")
     if pools and not args.skip_big:
