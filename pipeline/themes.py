@@ -924,23 +924,23 @@ def _subthemes_all(
         idx = by_theme[theme]
         if not idx or (theme == FALLBACK_THEME and not tcfg.cluster_other):
             continue
-        curve = curves.get(theme) if curves is not None else None
+        part, names = _cluster_segments(
+            segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes,
+            curve=curves.get(theme) if curves is not None else None,
+        )
         measured_on = ""
         if len(idx) > max_rows:
-            sample = _stability_rows(segs, idx, max_rows=max_rows)
-            if curve is None:
-                curve = _sample_curve(segs, sample, concept_names, cfg, max_k=tcfg.max_subthemes)
-                if curves is not None:
-                    curves[theme] = curve
+            # The curve _cluster_segments measured on the content sample (or was given);
+            # {1: 1.0} is no curve: the theme was too small to split.
+            if curves is not None and 1 not in part.stability_by_k:
+                curves[theme] = part.stability_by_k
+            n_sample = len(_stability_rows(segs, idx, max_rows=max_rows))
             rate = sample_rate(len(idx), max_rows)
             measured_on = (
-                f"; curve measured on {len(sample)} of the {len(idx)} segments: the whole "
+                f"; curve measured on {n_sample} of the {len(idx)} segments: the whole "
                 f"documents whose id hashes below {rate:.3f} (the same sample for "
                 "every seed)"
             )
-        part, names = _cluster_segments(
-            segs, idx, concept_names, cfg, max_k=tcfg.max_subthemes, curve=curve
-        )
         index = _LabelIndex(segs, idx, part.labels)
         for c in range(part.k):
             sub_id = f"{theme}.{c + 1:02d}"
