@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when a change to extraction or clean-up changes any output: it invalidates the
 # per-file cache.
-CODE_VERSION = "ingest-2026.11.27-1"
+CODE_VERSION = "ingest-2026.11.28-1"
 
 SIDECAR_NAMES = frozenset({"metadata.csv", "gold.csv", "review.yaml"})
 SIDECAR_PREFIXES = ("readme", "manifest")

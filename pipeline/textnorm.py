@@ -16,7 +16,7 @@ import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 # --- characters -----------------------------------------------------------------------
@@ -333,8 +333,9 @@ def order_columns(page: PageLines) -> PageLines:
     right: list[Line] = []
 
     def flush() -> None:
-        ordered.extend(sorted(left, key=lambda ln: -ln.top))
-        ordered.extend(sorted(right, key=lambda ln: -ln.top))
+        # Top to bottom; lines on one level (a table's cells) left to right.
+        ordered.extend(sorted(left, key=lambda ln: (-round(ln.top), ln.x0)))
+        ordered.extend(sorted(right, key=lambda ln: (-round(ln.top), ln.x0)))
         left.clear()
         right.clear()
 
@@ -380,13 +381,14 @@ def _find_gutter(lines: list[Line], width: float) -> tuple[float, float] | None:
     right = [ln for ln in lines if ln.x0 >= g1 - step]
     if len(left) < 3 or len(right) < 3:
         return None
-    # Columns of running text are mostly full lines; a table's cells mostly are not,
-    # and a table is read row by row, as PDFium already does.
+    # Columns of running text hold most of their text in full lines; a table's cells
+    # mostly do not, and a table is read row by row, as PDFium already does. Counted in
+    # characters, so that a small table inside a column does not hide the column.
     for side in (left, right):
         x0 = min(ln.x0 for ln in side)
         x1 = max(ln.x1 for ln in side)
-        full = sum(1 for ln in side if ln.x1 - ln.x0 >= 0.8 * (x1 - x0))
-        if full < 0.5 * len(side):
+        full = sum(len(ln.text) for ln in side if ln.x1 - ln.x0 >= 0.8 * (x1 - x0))
+        if full < 0.5 * sum(len(ln.text) for ln in side):
             return None
     return g0, g1
 
@@ -480,9 +482,7 @@ def page_paragraphs(page: PageLines, *, hyph: Hyphenation = _NO_HYPHENATION) -> 
         if 0 < a.bottom - b.bottom < 3 * a.height
     ]
     pitch = sorted(pitches)[len(pitches) // 2] if pitches else lines[0].height * 1.2
-    left = min(ln.x0 for ln in lines)
-    right = max(ln.x1 for ln in lines)
-    col_width = max(right - left, 1.0)
+    column_of = _columns(lines, page.width)
 
     paras: list[Para] = []
     cur: list[str] = []
@@ -499,19 +499,53 @@ def page_paragraphs(page: PageLines, *, hyph: Hyphenation = _NO_HYPHENATION) -> 
 
     prev: Line | None = None
     prev_short = False
+    prev_col = -1
     for line in lines:
+        col, width = column_of(line)
         if prev is not None:
             gap = prev.bottom - line.bottom
-            new_block = gap < -0.5 * line.height or gap > 1.45 * pitch
-            if new_block or prev_short or _BULLET.match(line.text):
+            # A paragraph that fills the foot of the left column goes on at the head
+            # of the right one.
+            next_column = col == 1 and prev_col == 0 and not prev_short
+            new_block = (gap < -0.5 * line.height and not next_column) or gap > 1.45 * pitch
+            # A change of type size is a heading, a caption or a table, not running text.
+            resized = prev.size > 0 and line.size > 0 and abs(prev.size - line.size) > 0.15 * max(prev.size, line.size)
+            if new_block or resized or prev_short or _BULLET.match(line.text):
                 close(False)
         cur.append(line.text)
-        # A line shorter than 85% of the column ends a paragraph (or is a heading, a
+        # A line shorter than 85% of its column ends a paragraph (or is a heading, a
         # table cell, a centred or right-aligned line).
-        prev_short = (line.x1 - line.x0) < 0.85 * col_width
-        prev = line
+        prev_short = (line.x1 - line.x0) < 0.85 * width
+        prev, prev_col = line, col
     close(not prev_short)
     return paras + notes
+
+
+def _columns(lines: list[Line], page_width: float) -> Callable[[Line], tuple[int, float]]:
+    """Per line, its column (0 left, 1 right, -1 the whole text block) and that column's
+    width. On a two-column page (the gutter ``order_columns`` reads by) a full line of
+    a column is as wide as the column, not the page: measured against the page, every
+    column line would look like a paragraph's short last line."""
+    left = min(ln.x0 for ln in lines)
+    right = max(ln.x1 for ln in lines)
+    full = max(right - left, 1.0)
+    gutter = _find_gutter(lines, page_width) if len(lines) >= 6 and page_width > 0 else None
+    if gutter is None:
+        return lambda _line: (-1, full)
+    g0, g1 = gutter
+    in_left = [ln for ln in lines if ln.x1 <= g1 and ln.x0 < g0]
+    in_right = [ln for ln in lines if ln.x0 >= g0 and ln.x1 > g1]
+    left_w = max(max(ln.x1 for ln in in_left) - left, 1.0) if in_left else full
+    right_w = max(right - min(ln.x0 for ln in in_right), 1.0) if in_right else full
+
+    def column(line: Line) -> tuple[int, float]:
+        if line.x1 <= g1 and line.x0 < g0:
+            return 0, left_w
+        if line.x0 >= g0 and line.x1 > g1:
+            return 1, right_w
+        return -1, full
+
+    return column
 
 
 _PLAIN_BREAK = re.compile(r"\n[ \t]*\n+")

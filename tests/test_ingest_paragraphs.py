@@ -47,3 +47,42 @@ def test_ingest_paragraphs_every_pdf_line_is_one_visual_line():
         tall += [(path.name, ln.text[:40]) for page in res.pages for ln in page.lines
                  if ln.size > 0 and ln.height > 1.6 * ln.size]
     assert tall == []
+
+
+def test_ingest_paragraphs_two_column_page_keeps_paragraphs_whole():
+    # Regression: a column line was measured against the width of the whole text block,
+    # so every line of a two-column page looked like a paragraph's short last line and
+    # became a segment of its own (fr-01 had 131 one-line segments), and a table inside a
+    # column hid the gutter (the column check counted lines, not text).
+    paras = _pdf_paragraphs("fr-01-regulateur-senegal.pdf")
+    hit = [p for p in paras if p.startswith("Pour y remédier, l'Autorité a mis en place trois leviers.")]
+    assert len(hit) == 1
+    assert "assorties d'un calendrier" in hit[0] and hit[0].endswith("établissements scolaires.")
+    # A paragraph that ends the left column goes on at the head of the right one.
+    assert any("Programme d'action de Vienne en faveur des pays en développement sans littoral." in p
+               for p in paras)
+    # The page with a small table in its left column is still read as two columns.
+    assert any(p.startswith("L'Autorité invite le Groupe de travail à recenser")
+               and "objectif de développement durable 9" in p for p in paras)
+    assert not [p for p in paras if p in {"pement sans littoral.", "ment et la connexion des établissements"}]
+
+
+def test_page_paragraphs_column_widths_sizes_and_column_break():
+    from pipeline.textnorm import Line, PageLines, page_paragraphs
+
+    def col(x0: float, texts: list[str], top: float, size: float = 11.0, last_short: bool = True) -> list[Line]:
+        out = []
+        for i, t in enumerate(texts):
+            short = last_short and i == len(texts) - 1
+            out.append(Line(t, x0, x0 + (90 if short else 220), top - 16 * i, top - 16 * i - 11, size))
+        return out
+
+    left = col(60, ["Heading in large type"], 760, size=14, last_short=False) + col(
+        60, [f"left paragraph line {i}" for i in range(8)], 740, last_short=False)
+    right = col(310, [f"right line {i}" for i in range(6)], 760)
+    paras = [p.text for p in page_paragraphs(PageLines(left + right, 595, 842))]
+    # The heading is set apart by its type size; the left paragraph runs on into the
+    # right column (its last line is full); every column line is a full line.
+    assert paras[0] == "Heading in large type"
+    assert len(paras) == 2
+    assert paras[1].startswith("left paragraph line 0") and paras[1].endswith("right line 5")
