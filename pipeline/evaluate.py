@@ -25,8 +25,9 @@ What is measured, and how:
   the themes stage wrote them: that stage decides which themes a document carries and
   writes a row for each, so nothing is re-thresholded here. Per-theme precision, recall
   and F1 over the documents with gold themes; macro-F1 over every theme in gold or
-  prediction; the same macro-F1 per gold language, with its number of documents
-  (``theme_n_<lang>`` in the summary) so that a figure over three documents reads as such.
+  prediction; the same macro-F1 per gold language (a bilingual document counts in each of
+  its languages), with its number of documents (``theme_n_<lang>`` in the summary) so that
+  a figure over three documents reads as such.
 * **Entities.** When the gold has an ``entities`` column: per document, the set of gold
   canonical ids against the unique ``canonical_id`` of its entity rows, both restricted
   to the gazetteer classes (``country``, ``org``, ``res``, ``sdg``, ``tech``; the class
@@ -336,9 +337,12 @@ def evaluate_themes(docs: pd.DataFrame, themes: pd.DataFrame, dis: _Disagreement
         if g != p:
             dis.add(path, "themes", sorted(g), sorted(p))
     macro, per_theme = _macro_f1(gold_sets, pred_sets)
+    # A bilingual document (gold ``en;fr``) addresses its themes in each of its
+    # languages: it counts in each, not in a pseudo-language of its own.
+    doc_langs = [set(_split(c)) for c in scored["lang"]]
     per_lang = {}
-    for lang in sorted(set(scored["lang"])):
-        mask = (scored["lang"] == lang).tolist()
+    for lang in sorted(set().union(*doc_langs)):
+        mask = [lang in ls for ls in doc_langs]
         lang_gold = [s for s, m in zip(gold_sets, mask, strict=True) if m]
         lang_pred = [s for s, m in zip(pred_sets, mask, strict=True) if m]
         per_lang[lang] = {"macro_f1": _macro_f1(lang_gold, lang_pred)[0], "n": len(lang_gold)}

@@ -151,8 +151,11 @@ def test_evaluate_theme_scores(tables, gold):
     assert themes["per_theme"]["connectivity"]["f1"] == pytest.approx(2 / 3, abs=1e-4)
     assert themes["per_theme"]["environment"] == {"precision": None, "recall": 0.0, "f1": 0.0, "support": 1}
     assert themes["macro_f1"] == pytest.approx((1 + 1 + 2 / 3 + 0) / 4, abs=1e-4)
-    assert themes["per_language"]["fr"] == {"macro_f1": 0.5, "n": 1}
-    assert themes["per_language"]["en"]["macro_f1"] == 0.5
+    # The bilingual d3 (en;fr, idn right) counts in English and in French, not in a
+    # pseudo-language "en;fr" of one document.
+    assert themes["per_language"]["fr"] == {"macro_f1": pytest.approx(2 / 3, abs=1e-4), "n": 2}
+    assert themes["per_language"]["en"] == {"macro_f1": pytest.approx(2 / 3, abs=1e-4), "n": 2}
+    assert "en;fr" not in themes["per_language"]
 
 
 def test_evaluate_theme_rows_are_not_rethresholded(tables, gold):
@@ -163,8 +166,8 @@ def test_evaluate_theme_rows_are_not_rethresholded(tables, gold):
     strict = Config(themes=ThemesConfig(min_score=0.95))
     result = evaluate(tables, gold, strict)
     assert result["themes"]["per_theme"]["connectivity"]["precision"] == 0.5
-    assert result["summary"]["theme_n_en"] == 1.0
-    assert result["summary"]["theme_n_fr"] == 1.0
+    assert result["summary"]["theme_n_en"] == 2.0
+    assert result["summary"]["theme_n_fr"] == 2.0
 
 
 def test_evaluate_entity_recall_and_precision_per_class(tables, gold):
