@@ -34,6 +34,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import pickle
 import time
 import zlib
@@ -131,9 +132,13 @@ class DocCache:
 
     def get(self, key: str) -> Any | None:
         """Return the cached object for ``key``, or ``None`` when absent or unreadable."""
-        path = self.path(key)
+        # The address once, and the file opened by its name: a stage looks up every
+        # document of the corpus here on every run.
+        address = self.address(key)
+        path = os.path.join(self.folder, self.stage, address[:2], address + _SUFFIX)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                data = fh.read()
         except FileNotFoundError:
             self.misses += 1
             return None
@@ -141,7 +146,7 @@ class DocCache:
             logger.warning("cache entry %s unreadable (%s); recomputing", path, exc)
             self.misses += 1
             return None
-        obj = self._decode(data, self.address(key))
+        obj = self._decode(data, address)
         if obj is _INVALID:
             logger.warning("cache entry %s is damaged; ignoring it and recomputing", path)
             self.corrupt += 1
@@ -170,15 +175,16 @@ class DocCache:
         Returns:
             The number of files removed.
         """
-        keep = {self.path(k).name for k in keep_keys}
+        keep = {self.address(k) + _SUFFIX for k in keep_keys}
         removed = 0
         if not self.root.is_dir():
             return 0
         now = time.time()
-        for sub in sorted(self.root.iterdir()):
+        # Names, not Path objects: every run lists the whole cache here.
+        for sub in sorted(os.scandir(self.root), key=lambda e: e.name):
             if not sub.is_dir():
                 continue
-            for f in sorted(sub.iterdir()):
+            for f in sorted(os.scandir(sub.path), key=lambda e: e.name):
                 if f.name in keep:
                     continue
                 if f.name.endswith(".tmp"):
@@ -188,14 +194,14 @@ class DocCache:
                     except FileNotFoundError:
                         continue
                 try:
-                    f.unlink()
+                    os.unlink(f.path)
                     removed += 1
                 except FileNotFoundError:
                     pass
                 except IsADirectoryError:
-                    logger.warning("unexpected folder %s in the cache; left in place", f)
+                    logger.warning("unexpected folder %s in the cache; left in place", f.path)
             try:
-                sub.rmdir()  # only succeeds when now empty
+                os.rmdir(sub.path)  # only succeeds when now empty
             except OSError:
                 pass
         if removed:

@@ -473,9 +473,10 @@ def _work_items(segments: pd.DataFrame, langs: list[str | None], cfg: Config) ->
 
 def _key(item: WorkItem, cfg: Config) -> str:
     # The whole work item, not the doc_id: an upstream change (re-segmentation, a
-    # different language) must miss.
+    # different language) must miss. Not the entities settings: they are in the cache's
+    # params digest (cache_params), which every entry's address already folds in.
     doc_id, segs, _ = item
-    return content_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs], dataclasses.asdict(cfg.entities))
+    return content_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs])
 
 
 def _cache(cfg: Config, cache_dir: Path | None) -> DocCache | None:

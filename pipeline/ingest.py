@@ -387,7 +387,7 @@ class _Plan:
     tasks: list[FileTask]
 
 
-def _plan(corpus: Path, cfg: Config) -> _Plan:
+def _plan(corpus: Path, cfg: Config, *, cache_dir: Path | None = None) -> _Plan:
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder {corpus} does not exist")
@@ -395,7 +395,7 @@ def _plan(corpus: Path, cfg: Config) -> _Plan:
     consultation = _consultation_name(corpus, cfg)
     root = corpus.resolve()
     entries = list_corpus(corpus)
-    meta = read_metadata(corpus)
+    meta = read_metadata(corpus, cache_dir=cache_dir)
 
     rows: list[dict[str, Any]] = []
     tasks: list[FileTask] = []
@@ -440,7 +440,7 @@ def ingest_corpus(corpus: Path, cfg: Config, *, cache_dir: Path) -> dict[str, pd
     Raises:
         FileNotFoundError: ``corpus`` is not a folder.
     """
-    plan = _plan(corpus, cfg)
+    plan = _plan(corpus, cfg, cache_dir=cache_dir)
     results = dict(_iter_results(plan.tasks, cfg, cache_dir=cache_dir))
     return build_tables(plan.rows, results, plan.meta, consultation=plan.consultation)
 
@@ -464,7 +464,7 @@ def ingest_corpus_to(corpus: Path, cfg: Config, *, out: Path, cache_dir: Path) -
     """
     from pipeline.tables import TableWriter, table_path, write_table
 
-    plan = _plan(corpus, cfg)
+    plan = _plan(corpus, cfg, cache_dir=cache_dir)
     _log_metadata_problems(plan.rows, plan.meta)
     writers = {name: TableWriter(table_path(out, "ingest", name), name=name, split_key="doc_id")
                for name in ("documents", "pages", "segments")}
@@ -640,12 +640,21 @@ def _manifest_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def _frames(documents: list[dict[str, Any]], pages: list[dict[str, Any]],
             segments: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The documents, pages and segments frames of these rows, with the tables' dtypes."""
-    docs = pd.DataFrame(documents, columns=DOCUMENT_COLUMNS)
-    for col in ("n_pages", "n_chars", "n_ocr_pages"):
-        docs[col] = docs[col].astype("int64")
-    pages_df = pd.DataFrame(pages, columns=["doc_id", "page_no", "text"])
-    pages_df["page_no"] = pages_df["page_no"].astype("int64")
-    segs = pd.DataFrame(segments, columns=["doc_id", "seg_id", "page_no", "char_start", "char_end", "text"])
-    for col in ("seg_id", "page_no", "char_start", "char_end"):
-        segs[col] = segs[col].astype("int64")
+    docs = _columns_frame(documents, DOCUMENT_COLUMNS, ("n_pages", "n_chars", "n_ocr_pages"))
+    pages_df = _columns_frame(pages, ["doc_id", "page_no", "text"], ("page_no",))
+    segs = _columns_frame(segments, ["doc_id", "seg_id", "page_no", "char_start", "char_end", "text"],
+                          ("seg_id", "page_no", "char_start", "char_end"))
     return docs, pages_df, segs
+
+
+def _columns_frame(rows: list[dict[str, Any]], columns: list[str], ints: tuple[str, ...]) -> pd.DataFrame:
+    # Built column by column when there are rows: pandas takes longer to build a frame
+    # from a list of dicts, and this runs for every row of the corpus on every run. The
+    # columns infer the same dtypes either way, except with no rows (object, not float).
+    if rows:
+        df = pd.DataFrame({c: [r[c] for r in rows] for c in columns}, columns=columns)
+    else:
+        df = pd.DataFrame(rows, columns=columns)
+    for col in ints:
+        df[col] = df[col].astype("int64")
+    return df

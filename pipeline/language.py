@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 import re
 import unicodedata
@@ -697,9 +698,15 @@ def _pool_ahead(cfg: Config) -> bool:
 
 def _group_segments(seg_sorted: pd.DataFrame) -> dict[str, list[tuple[Any, str]]]:
     by_doc: dict[str, list[tuple[Any, str]]] = {}
-    for doc_id, seg_id, text in zip(seg_sorted["doc_id"].tolist(), seg_sorted["seg_id"].tolist(),
-                                    seg_sorted["text"].tolist(), strict=True):
-        by_doc.setdefault(str(doc_id), []).append((_plain(seg_id), text if isinstance(text, str) else ""))
+    pairs = list(zip([_plain(s) for s in seg_sorted["seg_id"].tolist()],
+                     [t if isinstance(t, str) else "" for t in seg_sorted["text"].tolist()], strict=True))
+    # A run of rows of one document at a time (they are sorted by document), not a dict
+    # look-up per segment: this runs over every segment of the corpus on every run.
+    start = 0
+    for doc_id, run in itertools.groupby(seg_sorted["doc_id"].tolist()):
+        n = sum(1 for _ in run)
+        by_doc.setdefault(str(doc_id), []).extend(pairs[start:start + n])
+        start += n
     return by_doc
 
 
@@ -710,7 +717,9 @@ def _item(doc_id: str, segs: list[tuple[Any, str]], doc_text: str) -> tuple[str,
 
 
 def _key(item: tuple[str, list[tuple[Any, str]], str], settings: Settings) -> str:
-    return content_key(*item, dataclasses.asdict(settings))
+    # The settings are not part of it: they are in the cache's params digest
+    # (cache_params), which every entry's address already folds in.
+    return content_key(*item)
 
 
 def _cache(settings: Settings, cache_dir: Path | None) -> DocCache | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import hashlib
 import io
+import json
 import logging
 import re
 import unicodedata
@@ -56,13 +58,43 @@ def _fold(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def country_index() -> dict[str, str]:
+def country_index(cache_dir: Path | None = None) -> dict[str, str]:
     """Folded country name or code -> ISO alpha-3, over the six UN languages.
 
     Sources: pycountry (codes, English names), a short list of common short forms that
     CLDR lacks (``pipeline/data/ingest/country_aliases.csv``: "السعودية", "UK"), and
     CLDR territory names in ar, zh, en, fr, ru, es via babel.
+
+    With ``cache_dir``, the index is kept there as JSON, named by a digest of what it is
+    built from (the two packages' versions, the Unicode data :func:`_fold` uses, the
+    aliases file and this code): building it from the CLDR data takes longer than
+    ingesting a thousand cached files.
     """
+    if cache_dir is None:
+        return _build_country_index()
+    from pipeline.cache import files_digest, package_versions
+
+    here = Path(__file__).resolve().parent
+    sources = json.dumps([package_versions("babel", "pycountry"), unicodedata.unidata_version]) + files_digest(
+        _ALIASES, here / "metadata.py", here / "textutil.py")
+    path = cache_dir / f"country_index-{hashlib.sha256(sources.encode()).hexdigest()[:16]}.json"
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(index, dict):
+            return index
+    except (OSError, ValueError):
+        pass
+    index = _build_country_index()
+    from pipeline.tables import write_bytes
+
+    write_bytes(path, json.dumps(index, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    return index
+
+
+_ALIASES = Path(__file__).parent / "data" / "ingest" / "country_aliases.csv"
+
+
+def _build_country_index() -> dict[str, str]:
     import babel
     import pycountry
 
@@ -72,8 +104,7 @@ def country_index() -> dict[str, str]:
                     getattr(c, "common_name", None)):
             if key:
                 index.setdefault(_fold(key), c.alpha_3)
-    aliases = Path(__file__).parent / "data" / "ingest" / "country_aliases.csv"
-    with aliases.open(encoding="utf-8") as fh:
+    with _ALIASES.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             index.setdefault(_fold(row["alias"]), row["iso3"])
     for lang in UN_LANGUAGES:
@@ -84,12 +115,13 @@ def country_index() -> dict[str, str]:
     return index
 
 
-def country_to_iso3(value: str) -> str | None:
-    """ISO 3166 alpha-3 for a code or a country name in one of the six languages."""
+def country_to_iso3(value: str, cache_dir: Path | None = None) -> str | None:
+    """ISO 3166 alpha-3 for a code or a country name in one of the six languages
+    (``cache_dir``: where :func:`country_index` may keep the index)."""
     value = value.strip()
     if not value:
         return None
-    return country_index().get(_fold(value))
+    return country_index(cache_dir).get(_fold(value))
 
 
 def _stakeholder(value: str) -> str | None:
@@ -139,8 +171,9 @@ def _rows(reader: csv.DictReader, meta: Metadata) -> Iterator[tuple[int, dict]]:
         yield lineno, raw
 
 
-def read_metadata(corpus: Path) -> Metadata:
-    """Read and validate ``corpus/metadata.csv`` (an empty result when there is none)."""
+def read_metadata(corpus: Path, *, cache_dir: Path | None = None) -> Metadata:
+    """Read and validate ``corpus/metadata.csv`` (an empty result when there is none;
+    ``cache_dir``: where the country index may be kept, see :func:`country_index`)."""
     path = corpus / "metadata.csv"
     if not path.is_file() or path.is_symlink():
         return Metadata(rows={}, present=False)
@@ -187,7 +220,7 @@ def read_metadata(corpus: Path) -> Metadata:
                 out.issues.append(f"unknown stakeholder_type {st!r} (allowed: {', '.join(STAKEHOLDER_TYPES)})")
         country = row.get("country", "")
         if country:
-            out.country = country_to_iso3(country)
+            out.country = country_to_iso3(country, cache_dir)
             if out.country is None:
                 out.issues.append(f"unknown country {country!r}")
         sub = row.get("submitted", "")
