@@ -15,7 +15,7 @@ Each file is parsed in a forked child with ``ingest.timeout_s`` (per file) and
 ``ingest.memory_mb`` limits (:mod:`pipeline.sandbox`; one long-lived child per worker,
 replaced after any failure), files run in parallel with results in sorted path order,
 and each file's extraction is cached under ``cache_dir`` keyed by its content hash,
-the ingest params and :data:`CODE_VERSION`.
+the ingest params, :data:`CODE_VERSION` and a digest of the extraction modules.
 
 Streaming: the CLI calls :func:`ingest_corpus_to`, which writes the documents, pages and
 segments as the files are read (cached results too are read one at a time), so the
@@ -48,7 +48,7 @@ from pipeline.textnorm import Para, layout_document
 logger = logging.getLogger(__name__)
 
 # Bump when a change to extraction or clean-up changes any output: it invalidates the
-# per-file cache.
+# per-file cache (so does any edit to the modules in _CODE_FILES).
 CODE_VERSION = "ingest-2026.11.28-1"
 
 SIDECAR_NAMES = frozenset({"metadata.csv", "gold.csv", "review.yaml"})
@@ -277,8 +277,17 @@ def make_batches(tasks: list[FileTask], *, max_files: int = 8, max_bytes: int = 
 # --- cache -------------------------------------------------------------------------------
 
 
+# The modules whose code decides a file's extracted paragraphs: an edit to any of them
+# makes the old cache entries unreachable even when nobody bumps CODE_VERSION.
+_HERE = Path(__file__).resolve().parent
+_CODE_FILES = tuple(_HERE / f"{m}.py" for m in (
+    "ingest", "extract_pdf", "extract_docx", "extract_web", "textnorm", "textutil", "filetype", "sandbox"))
+
+
 def _settings_digest(s: IngestConfig) -> str:
-    blob = json.dumps(dataclasses.asdict(s), sort_keys=True) + CODE_VERSION
+    from pipeline.cache import stage_code_version
+
+    blob = json.dumps(dataclasses.asdict(s), sort_keys=True) + stage_code_version(CODE_VERSION, *_CODE_FILES)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
