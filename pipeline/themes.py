@@ -23,12 +23,18 @@ whole corpus to make themes, then inside each of them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+import hashlib
+import io
 import json
 import logging
 import math
+import pickle
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, repeat, starmap
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +69,10 @@ logger = logging.getLogger(__name__)
 _KNOWN_LANGS = {"ar", "zh", "en", "fr", "ru", "es", "pt", "de", "it", "nl"}
 _CHUNK = 25  # documents per worker task
 _LABEL_LIFT = 1.25  # a label word is this much commoner in its sub-theme than elsewhere
-# Bump when a code change alters a segment's analysis for the same input. The digest of
-# the modules and data below is appended (code_version), so an edit that forgets the
-# bump still cannot serve stale cached analyses.
-CODE_VERSION = "themes-2026.11.27-1"
+# Bump when a code change alters a segment's analysis for the same input (or the form of
+# the cached entries). The digest of the modules and data below is appended
+# (code_version), so an edit that forgets the bump still cannot serve stale cached analyses.
+CODE_VERSION = "themes-2026.11.28-1"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CODE_FILES = (
     _PACKAGE_DIR / "themes.py",
@@ -90,7 +96,9 @@ class _Seg:
     has hundreds of thousands of segments, and lists of word objects would hold gigabytes
     where the joined text takes about the size of the text itself. Pickles (the
     per-document cache, the workers' results) are as compact. ``surfaces`` (key ->
-    Counter of written forms, for labels) is built when asked for.
+    Counter of written forms, for labels) is built when asked for. ``concepts`` is a
+    plain dict (concept -> count, in match order): a Counter per segment made reading
+    a large cache several times slower.
     """
 
     __slots__ = ("doc_id", "seg_id", "lang", "concepts", "n_keys", "_keys", "_forms")
@@ -102,12 +110,12 @@ class _Seg:
         lang: str,
         keys: list[str],
         forms: list[str],
-        concepts: Counter[int],
+        concepts: dict[int, int],
     ) -> None:
         self.doc_id = doc_id
         self.seg_id = seg_id
         self.lang = lang
-        self.concepts = concepts
+        self.concepts: dict[int, int] = dict(concepts)
         self.n_keys = len(keys)
         self._keys: str | list[str] = _join(keys)
         self._forms: str | list[str] = _join(forms)
@@ -138,7 +146,39 @@ class _Seg:
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.doc_id, self.seg_id, self.lang, self.n_keys, self._keys, self._forms, concepts = state
-        self.concepts = Counter(dict(concepts))
+        self.concepts = dict(concepts)
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> _Seg:
+        """The segment of a ``__getstate__`` tuple."""
+        seg = cls.__new__(cls)
+        seg.__setstate__(state)
+        return seg
+
+
+@contextlib.contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Keep every object alive now out of the cyclic GC (``gc.freeze``) until the block
+    ends; objects a caller froze before stay frozen."""
+    frozen_before = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large acyclic structure is built."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _join(words: list[str]) -> str | list[str]:
@@ -230,7 +270,10 @@ def analyze_segments(
     seg_lang, doc_lang = langs if langs is not None else _languages(languages)
     segs = segments.sort_values(["doc_id", "seg_id"], kind="stable")
     docs: dict[str, list[_Row]] = {}
-    for doc_id, seg_id, text in segs[["doc_id", "seg_id", "text"]].itertuples(index=False):
+    # Plain Python lists: itertuples over the Arrow-backed columns is four times slower.
+    for doc_id, seg_id, text in zip(
+        segs["doc_id"].tolist(), segs["seg_id"].tolist(), segs["text"].tolist(), strict=True
+    ):
         doc_id, seg_id = str(doc_id), int(seg_id)
         lang = seg_lang.get((doc_id, seg_id)) or doc_lang.get(doc_id)
         docs.setdefault(doc_id, []).append(
@@ -251,11 +294,16 @@ def analyze_segments(
             params=cache_params(matcher),
             code_version=code_version(),
         )
-        keys = {d: content_key(d, [r[1:] for r in docs[d]]) for d in doc_ids}
-        for d in doc_ids:
-            hit = cache.get(keys[d])
-            if hit is not None:
-                found[d] = hit
+        keys = {d: _states_key(d, [r[1:] for r in docs[d]]) for d in doc_ids}
+        # Entries hold the segments' state tuples: unpickling plain tuples and building
+        # the segments here is about twice as fast as unpickling the objects. The cyclic
+        # GC is paused meanwhile: its full passes over the growing heap (nothing here is
+        # garbage) cost a fifth of a second on 1,000 responses.
+        with _gc_paused():
+            for d in doc_ids:
+                hit = cache.get(keys[d])
+                if hit is not None:
+                    found[d] = [_Seg.from_state(st) for st in hit]
     todo = [d for d in doc_ids if d not in found]
     logger.info("themes: %d documents to analyse, %d from cache", len(todo), len(found))
     # Chunks of whole documents keep a document's segments in one task and send the
@@ -271,7 +319,7 @@ def analyze_segments(
             found[d] = part[at : at + n]
             at += n
             if cache is not None and keys is not None:
-                cache.put(keys[d], found[d])
+                cache.put(keys[d], [s.__getstate__() for s in found[d]])
     if cache is not None and keys is not None:
         cache.prune(keys.values())
     return [s for d in doc_ids for s in found[d]]
@@ -298,9 +346,10 @@ def build_matcher(defs: list[ThemeDef], *, cache_dir: Path | None = None) -> Mat
 
 
 def _theme_subthemes(
-    item: tuple[str, list[_Seg], list[str] | None, Config, dict[int, float] | None],
+    item: tuple[str, list[tuple[Any, ...]], list[str] | None, Config, dict[int, float] | None],
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str], dict[int, float] | None]:
-    theme, theme_segs, concept_names, cfg, curve = item
+    theme, states, concept_names, cfg, curve = item
+    theme_segs = [_Seg.from_state(st) for st in states]
     curves = {theme: curve} if curve is not None else {}
     rows, seg_sub = _subthemes_all(
         theme_segs, {theme: list(range(len(theme_segs)))}, concept_names, cfg, curves=curves
@@ -333,9 +382,11 @@ def subthemes_by_theme(
         for t in sorted(by_theme)
         if by_theme[t] and (t != FALLBACK_THEME or tcfg.cluster_other)
     ]
-    theme_segs = {t: [segs[i] for i in by_theme[t]] for t in themes}
+    # A theme's segments go to its task as state tuples (a worker unpickles those twice
+    # as fast as segment objects); the same tuples make its cache keys.
+    states = {t: [segs[i].__getstate__() for i in by_theme[t]] for t in themes}
     if cache_dir is None:
-        items = [(t, theme_segs[t], concept_names, cfg, None) for t in themes]
+        items = [(t, states[t], concept_names, cfg, None) for t in themes]
         return _merge_subthemes(
             map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes")
         )
@@ -347,14 +398,13 @@ def subthemes_by_theme(
                            code_version=version)
     curve_keys: dict[str, str] = {}
     for t in themes:
-        ts = theme_segs[t]
-        if len(ts) > tcfg.stability_max_rows:
-            rows = _stability_rows(ts, list(range(len(ts))), max_rows=tcfg.stability_max_rows)
-            curve_keys[t] = content_key("stability", t, [ts[i].__getstate__() for i in rows])
+        if len(by_theme[t]) > tcfg.stability_max_rows:
+            rows = _stability_rows(segs, by_theme[t], max_rows=tcfg.stability_max_rows)
+            curve_keys[t] = _states_key("stability", t, [segs[i].__getstate__() for i in rows])
     known = {t: curve_cache.get(k) for t, k in curve_keys.items()}
-    items = [(t, theme_segs[t], concept_names, cfg, known.get(t)) for t in themes]
-    keys = [content_key(t, [s.__getstate__() for s in theme_segs[t]]) for t in themes]
-    del theme_segs
+    items = [(t, states[t], concept_names, cfg, known.get(t)) for t in themes]
+    keys = [_states_key(t, states[t]) for t in themes]
+    del states
     computed = list(cached_map(
         _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
     ))
@@ -364,6 +414,21 @@ def subthemes_by_theme(
     cache.prune(keys)
     curve_cache.prune(curve_keys.values())
     return _merge_subthemes(computed)
+
+
+def _states_key(*parts: Any) -> str:
+    """A SHA-256 key of segments (``_Seg.__getstate__`` or segment rows: str, int, None,
+    tuples and lists) and names, five times faster than ``content_key``'s JSON.
+
+    Pickled without the memo (``fast``), equal values give equal bytes whichever
+    objects hold them: the memo writes an object met twice as a back-reference, which
+    would make the key depend on object identity.
+    """
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True
+    pickler.dump(parts)
+    return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
 def _merge_subthemes(
@@ -394,16 +459,63 @@ def cache_params(matcher: Matcher | None) -> dict[str, Any]:
     return {"concepts": concepts, "packages": package_versions(*_TOKENIZER_PACKAGES)}
 
 
-def _theme_evidence(
-    counts: Counter[int], concept_theme: list[int], weights: np.ndarray, n_themes: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted, sublinear evidence per theme, and how many distinct concepts back it."""
-    ev = np.zeros(n_themes)
-    distinct = np.zeros(n_themes, dtype=int)
-    for ci, n in counts.items():
-        ev[concept_theme[ci]] += weights[ci] * (1.0 + math.log(n))
-        distinct[concept_theme[ci]] += 1
-    return ev, distinct
+def _evidence(
+    unit: np.ndarray,
+    concept: np.ndarray,
+    count: np.ndarray,
+    weight: np.ndarray,
+    concept_theme: np.ndarray,
+    n_units: int,
+    n_themes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per unit (segment or document) and theme, the weighted sublinear evidence and how
+    many distinct concepts back it; and per unit its seed matches.
+
+    The entries (``unit``, ``concept``, ``count``, ``weight`` of the concept) hold each
+    unit's distinct concepts in the order they were matched. ``bincount`` adds in input
+    order, so each sum is the same, to the last bit, as one unit's loop over its counts;
+    ``math.log`` (not ``np.log``, which may differ in the last bit) makes the sublinear
+    counts.
+    """
+    values, at = np.unique(count, return_inverse=True)
+    sublinear = np.array([1.0 + math.log(v) for v in values.tolist()], dtype=float)[at]
+    cell = unit * n_themes + concept_theme[concept]
+    size = n_units * n_themes
+    ev = np.bincount(cell, weights=weight * sublinear, minlength=size).reshape(n_units, n_themes)
+    distinct = np.bincount(cell, minlength=size).reshape(n_units, n_themes)
+    hits = np.bincount(unit, weights=count, minlength=n_units).astype(np.int64)
+    return ev, distinct, hits
+
+
+def _segment_rows(
+    ev: np.ndarray, distinct: np.ndarray, hits: np.ndarray, tcfg: ThemesConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_score_rows(..., document=False)`` of every segment at once (86,000 calls cost
+    a second on 1,000 responses).
+
+    Returns:
+        ``(weak, primary, share, keep)`` per segment: a weak segment gets the one
+        ``FALLBACK_THEME`` row; the others one row per theme ``keep`` marks (their
+        primary theme among them), scored by ``share``.
+    """
+    n, n_themes = ev.shape
+    weak = np.ones(n, dtype=bool)
+    primary = np.zeros(n, dtype=np.int64)
+    share = np.zeros((n, n_themes))
+    keep = np.zeros((n, n_themes), dtype=bool)
+    if not n or not n_themes:
+        return weak, primary, share, keep
+    total = ev.sum(axis=1)  # each row's own pairwise sum, as ev.sum() of that row
+    scored = total > 0
+    weak = ~scored | (hits < tcfg.min_hits)
+    primary = ev.argmax(axis=1)
+    np.divide(ev, total[:, None], out=share, where=scored[:, None])
+    rows = np.arange(n)
+    floor = np.maximum(tcfg.secondary_min_score, tcfg.secondary_ratio * share[rows, primary])
+    keep = (share >= floor[:, None]) & (distinct >= 1)
+    keep[rows, primary] = True
+    keep[weak] = False
+    return weak, primary, share, keep
 
 
 def _score_rows(
@@ -420,9 +532,12 @@ def _score_rows(
 ) -> list[tuple[str, float, bool, int]]:
     """(theme, score, is_primary, n_concepts) rows for one unit (document or segment).
 
-    ``focused`` (documents only) counts, per theme, the document's focused paragraphs
-    (see ``_focused_paragraphs``); ``unscale`` undoes the lexicon-size calibration so
-    that ``min_evidence`` keeps counting seed matches.
+    ``focused`` (documents only) counts, per theme, the document's segments that are
+    *about* it: they name at least ``focus_concepts`` distinct seed concepts of it (a
+    paragraph may discuss two themes at once). Counting paragraphs rather than pooled
+    matches lets a section on a second topic, or one half of a bilingual document,
+    count however broad the main theme's lexicon. ``unscale`` undoes the lexicon-size
+    calibration so that ``min_evidence`` keeps counting seed matches.
     """
     total = float(ev.sum())
     primary = int(np.argmax(ev)) if total > 0 else -1
@@ -463,21 +578,6 @@ def _score_rows(
     return rows
 
 
-def _focused_paragraphs(
-    seg_evidence: list[tuple[np.ndarray, np.ndarray]], min_concepts: int
-) -> np.ndarray:
-    """Per theme, how many segments are *about* it: they name at least ``min_concepts``
-    distinct seed concepts of it (a paragraph may discuss two themes at once).
-
-    Counting paragraphs rather than pooled matches lets a section on a second topic,
-    or one half of a bilingual document, count however broad the main theme's lexicon.
-    """
-    out = np.zeros(len(seg_evidence[0][1]) if seg_evidence else 0)
-    for _sev, sdist in seg_evidence:
-        out += sdist >= min_concepts
-    return out
-
-
 def fit_themes(
     segments: pd.DataFrame,
     languages: pd.DataFrame,
@@ -510,10 +610,29 @@ def fit_themes(
     matcher = None if discover else build_matcher(defs, cache_dir=cache_dir)
     langs = _languages(languages)
     segs = analyze_segments(segments, languages, matcher, cfg, cache_dir=cache_dir, langs=langs)
-    doc_lang = langs[1]
-    if discover:
-        return _discover(segs, documents, doc_lang, cfg)
-    assert matcher is not None
+    # What is alive now (the segments, the tables, the modules) lives to the end: frozen,
+    # it is skipped by the cyclic GC's full passes, which otherwise walk it again and
+    # again while the rows, features and results are built (half a second on 1,000
+    # responses), and forked workers do not copy its pages by touching it.
+    with _gc_frozen():
+        if discover:
+            return _discover(segs, documents, langs[1], cfg)
+        assert matcher is not None
+        return _score_themes(segs, documents, langs[1], defs, matcher, cfg, cache_dir=cache_dir)
+
+
+def _score_themes(
+    segs: list[_Seg],
+    documents: pd.DataFrame,
+    doc_lang: dict[str, str],
+    defs: list[ThemeDef],
+    matcher: Matcher,
+    cfg: Config,
+    *,
+    cache_dir: Path | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fit_themes`` with a theme set, once the segments are analysed."""
+    tcfg = cfg.themes
     theme_ids = [t.id for t in defs]
     tindex = {t: i for i, t in enumerate(theme_ids)}
     concept_theme = [tindex[c.theme] for c in matcher.concepts]
@@ -526,103 +645,121 @@ def fit_themes(
     # Per theme, the factor that turns calibrated evidence back into seed-match units.
     unscale = np.array([n_conc[t] ** tcfg.size_power for t in range(len(theme_ids))], dtype=float)
 
-    by_doc: dict[str, list[_Seg]] = defaultdict(list)
-    for s in segs:
-        by_doc[s.doc_id].append(s)
-    doc_counts: dict[str, Counter[int]] = {}
-    for d, ss in by_doc.items():
-        total: Counter[int] = Counter()
-        for s in ss:
-            total.update(s.concepts)
-        doc_counts[d] = total
+    # Every segment's concept counts as flat entries (segment, concept, count), each
+    # segment's in its own match order: the order its evidence has always been summed in.
+    n_segs, n_themes, n_concepts = len(segs), len(theme_ids), len(concept_theme)
+    by_doc: dict[str, list[int]] = defaultdict(list)  # doc -> positions in segs
+    for i, s in enumerate(segs):
+        by_doc[s.doc_id].append(i)
+    doc_pos = {d: j for j, d in enumerate(by_doc)}
+    lens = np.fromiter((len(s.concepts) for s in segs), dtype=np.int64, count=n_segs)
+    n_entries = int(lens.sum())
+    e_seg = np.repeat(np.arange(n_segs, dtype=np.int64), lens)
+    e_con = np.fromiter(
+        chain.from_iterable(s.concepts for s in segs), dtype=np.int64, count=n_entries
+    )
+    e_cnt = np.fromiter(
+        chain.from_iterable(s.concepts.values() for s in segs), dtype=np.int64, count=n_entries
+    )
+    seg_doc = np.fromiter((doc_pos[s.doc_id] for s in segs), dtype=np.int64, count=n_segs)
+    # A document's counts (its segments' summed), in order of first match.
+    uniq, first, inv = np.unique(seg_doc[e_seg] * n_concepts + e_con, return_index=True,
+                                 return_inverse=True)
+    first_order = np.argsort(first, kind="stable")
+    d_key = uniq[first_order]
+    d_doc, d_con = d_key // n_concepts, d_key % n_concepts
+    d_cnt = np.bincount(inv, weights=e_cnt, minlength=len(uniq))[first_order].astype(np.int64)
     doc_language = {
-        d: doc_lang.get(d) or Counter(s.lang for s in ss).most_common(1)[0][0]
-        for d, ss in by_doc.items()
+        d: doc_lang.get(d) or Counter(segs[i].lang for i in pos).most_common(1)[0][0]
+        for d, pos in by_doc.items()
     }
     # Concept weights within each language: a concept present in every document of the
     # language says little about any one of them.
     weights_by_lang: dict[str, np.ndarray] = {}
     for lang in sorted(set(doc_language.values())):
-        docs = [d for d in by_doc if doc_language[d] == lang]
-        df: Counter[int] = Counter()
-        for d in docs:
-            df.update(doc_counts[d].keys())
-        idf = concept_idf(df, len(docs))
+        in_lang = np.array([doc_language[d] == lang for d in by_doc], dtype=bool)
+        df_ids, df_n = np.unique(d_con[in_lang[d_doc]], return_counts=True)
+        idf = concept_idf(Counter(dict(zip(df_ids.tolist(), df_n.tolist(), strict=True))),
+                          int(in_lang.sum()))
         w = base_w.copy()
         for ci, v in idf.items():
             w[ci] *= v**tcfg.idf_power
         weights_by_lang[lang] = w
+    # One weight row per language, the unweighted one last (languages without documents).
+    wrow = {lang: r for r, lang in enumerate(weights_by_lang)}
+    wmat = np.vstack([*weights_by_lang.values(), base_w])
+    theme_of = np.array(concept_theme, dtype=np.int64)
+    seg_w = np.fromiter((wrow.get(s.lang, len(wrow)) for s in segs), dtype=np.int64, count=n_segs)
+    seg_ev, seg_dist, seg_hits = _evidence(
+        e_seg, e_con, e_cnt, wmat[seg_w[e_seg], e_con], theme_of, n_segs, n_themes
+    )
+    doc_lang_of = [doc_language.get(d) or doc_lang.get(d) or "" for d in by_doc]
+    doc_w = np.array([wrow.get(lang, len(wrow)) for lang in doc_lang_of], dtype=np.int64)
+    doc_ev, doc_dist, doc_hits = _evidence(
+        d_doc, d_con, d_cnt, wmat[doc_w[d_doc], d_con], theme_of, len(by_doc), n_themes
+    )
+    n_keys = np.fromiter((s.n_keys for s in segs), dtype=np.int64, count=n_segs)
+    doc_tok = np.bincount(seg_doc, weights=n_keys, minlength=len(by_doc)).astype(np.int64)
+    # Per document, how many of its segments are about each theme (``focused`` of _score_rows).
+    doc_focus = np.zeros((len(by_doc), n_themes))
+    np.add.at(doc_focus, seg_doc, (seg_dist >= tcfg.focus_concepts).astype(float))
 
-    rows: list[dict[str, Any]] = []
-    seg_primary: dict[str, list[int]] = defaultdict(list)  # theme -> indices into segs
-    seg_index = {(s.doc_id, s.seg_id): i for i, s in enumerate(segs)}
+    cols: dict[str, list[Any]] = {c: [] for c in _COLUMNS}
+    seg_order: list[int] = []  # segments in the order their documents are written
     for d in sorted(set(documents["doc_id"].astype(str)) | set(by_doc)):
-        ss = by_doc.get(d, [])
-        lang = doc_language.get(d) or doc_lang.get(d) or ""
-        w = weights_by_lang.get(lang, base_w)
-        counts = doc_counts.get(d, Counter())
-        ev, distinct = _theme_evidence(counts, concept_theme, w, len(theme_ids))
-        n_tok = sum(s.n_keys for s in ss)
-        seg_ev = [
-            _theme_evidence(
-                s.concepts, concept_theme, weights_by_lang.get(s.lang, base_w), len(theme_ids)
-            )
-            for s in ss
-        ]
-        focused = (
-            _focused_paragraphs(seg_ev, tcfg.focus_concepts) if seg_ev else np.zeros(len(theme_ids))
-        )
+        j = doc_pos.get(d)
+        if j is None:
+            lang = doc_lang.get(d) or ""
+            unit = (np.zeros(n_themes), np.zeros(n_themes, dtype=np.int64), 0, 0)
+            focused = np.zeros(n_themes)
+        else:
+            lang = doc_lang_of[j]
+            unit = (doc_ev[j], doc_dist[j], int(doc_hits[j]), int(doc_tok[j]))
+            focused = doc_focus[j]
+            seg_order.extend(by_doc[d])
         for theme, score, prim, nc in _score_rows(
-            ev,
-            distinct,
-            sum(counts.values()),
-            n_tok,
-            theme_ids,
-            tcfg,
-            document=True,
-            focused=focused,
-            unscale=unscale,
+            *unit, theme_ids, tcfg, document=True, focused=focused, unscale=unscale
         ):
-            rows.append(
-                {
-                    "doc_id": d,
-                    "seg_id": None,
-                    "theme": theme,
-                    "score": score,
-                    "is_primary": prim,
-                    "n_concepts": nc,
-                    "lang": lang,
-                }
-            )
-        for s, (sev, sdist) in zip(ss, seg_ev, strict=True):
-            for theme, score, prim, nc in _score_rows(
-                sev, sdist, sum(s.concepts.values()), s.n_keys, theme_ids, tcfg, document=False
-            ):
-                rows.append(
-                    {
-                        "doc_id": d,
-                        "seg_id": s.seg_id,
-                        "theme": theme,
-                        "score": score,
-                        "is_primary": prim,
-                        "n_concepts": nc,
-                        "lang": s.lang,
-                    }
-                )
-                if prim:
-                    seg_primary[theme].append(seg_index[(d, s.seg_id)])
-    themes = _frame(rows)
-    del rows, by_doc, doc_counts  # a large corpus's row dicts: freed before the workers start
+            for col, val in zip(_COLUMNS, (d, None, theme, score, prim, nc, lang), strict=True):
+                cols[col].append(val)
+    # Segment rows, all at once, in the same order.
+    order = np.array(seg_order, dtype=np.int64)
+    weak, primary, share, keep = _segment_rows(seg_ev, seg_dist, seg_hits, tcfg)
+    kept_at, kept_theme = np.nonzero(keep[order])
+    weak_at = np.flatnonzero(weak[order])
+    at = np.concatenate([kept_at, weak_at])
+    by_at = np.argsort(at, kind="stable")  # a weak segment's one row goes in its place
+    pos = order[at[by_at]]
+    tix = np.concatenate([kept_theme, np.full(len(weak_at), -1, dtype=np.int64)])[by_at]
+    fallback = tix < 0
+    names = np.array([*theme_ids, FALLBACK_THEME], dtype=object)
+    cols["doc_id"] += [segs[i].doc_id for i in pos.tolist()]
+    cols["seg_id"] += [segs[i].seg_id for i in pos.tolist()]
+    cols["theme"] += names[tix].tolist()
+    cols["score"] += [
+        round(v, 6) for v in np.where(fallback, 1.0, share[pos, tix]).tolist()
+    ]
+    cols["is_primary"] += (fallback | (tix == primary[pos])).tolist()
+    cols["n_concepts"] += np.where(fallback, 0, seg_dist[pos, tix]).tolist()
+    cols["lang"] += [segs[i].lang for i in pos.tolist()]
+    seg_primary: dict[str, list[int]] = defaultdict(list)  # theme -> indices into segs
+    prim_name = names[np.where(weak, -1, primary)].tolist()
+    for i in seg_order:
+        seg_primary[prim_name[i]].append(i)
+    themes = _frame(cols)
+    del cols, by_doc  # a large corpus's rows: freed before the workers start
     concept_names = [c.key for c in matcher.concepts]
     sub_rows, seg_sub = subthemes_by_theme(segs, seg_primary, concept_names, cfg, cache_dir=cache_dir)
     themes = _attach_subthemes(themes, seg_sub)
     return themes, _subframe(sub_rows)
 
 
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    df = pd.DataFrame(
-        rows, columns=["doc_id", "seg_id", "theme", "score", "is_primary", "n_concepts", "lang"]
-    )
+_COLUMNS = ("doc_id", "seg_id", "theme", "score", "is_primary", "n_concepts", "lang")
+
+
+def _frame(rows: list[dict[str, Any]] | dict[str, list[Any]]) -> pd.DataFrame:
+    """The ``themes`` table from row dicts or from columns."""
+    df = pd.DataFrame(rows, columns=list(_COLUMNS))
     df["seg_id"] = df["seg_id"].astype("Int64")
     df["n_concepts"] = df["n_concepts"].fillna(0).astype("int64")
     df["score"] = df["score"].astype(float)
@@ -687,7 +824,8 @@ def _features(
 ) -> tuple[Any, list[str]]:
     toks = [[f"{segs[i].lang}:{k}" for k in segs[i].keys] for i in idx]
     concepts = (
-        [sorted(concept_names[c] for c in segs[i].concepts.elements()) for i in idx]
+        # Each concept as often as it was matched (what Counter.elements gave).
+        [sorted(map(concept_names.__getitem__, _elements(segs[i].concepts))) for i in idx]
         if concept_names
         else None
     )
@@ -695,6 +833,11 @@ def _features(
         toks, concepts, concept_weight=tcfg.concept_weight if concept_names else 0.0
     )
     return x, names
+
+
+def _elements(counts: dict[int, int]) -> Iterator[int]:
+    """Each key of ``counts`` as many times as its count, as ``Counter.elements``."""
+    return chain.from_iterable(starmap(repeat, counts.items()))
 
 
 def _stability_rows(segs: Sequence[_Seg], idx: list[int], *, max_rows: int) -> list[int]:
