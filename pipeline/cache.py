@@ -238,6 +238,7 @@ def cached_map(
     desc: str = "",
     chunksize: int = 1,
     should_cache: Callable[[R], bool] | None = None,
+    pool: Any = None,
 ) -> Iterator[R]:
     """``map_ordered`` that takes results from ``cache`` and computes only the misses.
 
@@ -256,6 +257,7 @@ def cached_map(
         chunksize: items per task sent to a worker.
         should_cache: when given, only results for which it returns True are stored
             (e.g. not a timeout, which may pass on the next run).
+        pool: a pool from :func:`pipeline.parallel.warm_pool` for the misses.
     """
     if len(keys) != len(items):
         raise ValueError(f"cached_map needs one key per item: {len(keys)} keys for {len(items)} items")
@@ -268,7 +270,8 @@ def cached_map(
         else:
             found[i] = hit
     logger.info("%s: %d to compute, %d from cache", desc or cache.stage, len(todo), len(found))
-    computed = map_ordered(fn, [items[i] for i in todo], compute=compute, desc=desc, chunksize=chunksize)
+    computed = map_ordered(fn, [items[i] for i in todo], compute=compute, desc=desc, chunksize=chunksize,
+                           pool=pool)
     nxt = 0
     for i in range(len(items)):
         if i in found:

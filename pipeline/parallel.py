@@ -22,6 +22,7 @@ naming the item, instead of hanging or surfacing a backend-specific exception.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import threading
@@ -73,10 +74,12 @@ def map_ordered(
     compute: ComputeConfig,
     desc: str = "",
     chunksize: int = 1,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[R]:
     """Apply ``fn`` to every item, in parallel when there is more than one worker.
 
-    Yields results in the order of ``items``.
+    Yields results in the order of ``items``. ``pool``: a pool started ahead by
+    :func:`warm_pool` to use (and leave running) instead of a new one.
 
     Raises:
         WorkerCrashError: a worker process died while computing an item.
@@ -91,18 +94,44 @@ def map_ordered(
                              len(items), desc)
         return
     workers = min(compute.n_workers, max(len(items), 1))
-    if workers <= 1:
+    # A started pool takes even one item: its workers hold the imports it was warmed with.
+    if workers <= 1 and pool is None:
         yield from _progress(map(fn, items), len(items), desc)
         return
-    yield from _progress(_map_pool(fn, items, workers=workers, desc=desc, chunksize=chunksize),
-                         len(items), desc)
+    yield from _progress(_map_pool(fn, items, workers=workers, desc=desc, chunksize=chunksize,
+                                   warm=pool), len(items), desc)
+
+
+def _noop() -> None:
+    return None
+
+
+@contextlib.contextmanager
+def warm_pool(compute: ComputeConfig, initializer: Callable[[], None]) -> Iterator[ProcessPoolExecutor | None]:
+    """A local process pool started now, its workers running ``initializer`` (heavy
+    imports) while this process goes on with other work; ``None`` with one worker or
+    the Dask backend. Pass it to :func:`map_ordered` as ``pool``.
+
+    Its workers are forked before the caller builds its large structures, so every
+    item they get is pickled to them, as with any pool: ``fn`` must not rely on state
+    the caller sets up after this point.
+    """
+    if compute.backend == "dask" or compute.n_workers <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=compute.n_workers, initializer=initializer)
+    pool.submit(_noop)  # the first task starts every worker (fork start method)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _map_pool(fn: Callable[[T], R], items: list[T], *, workers: int, desc: str,
-              chunksize: int) -> Iterator[R]:
+              chunksize: int, warm: ProcessPoolExecutor | None = None) -> Iterator[R]:
     chunks = _chunks(items, chunksize)
     window = workers * _WINDOW_PER_WORKER
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with contextlib.nullcontext(warm) if warm is not None else ProcessPoolExecutor(max_workers=workers) as pool:
         pending: deque[tuple[int, Future[list[R]]]] = deque()
         nxt = 0
         try:

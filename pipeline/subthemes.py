@@ -28,13 +28,13 @@ import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import NMF
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score
+
+if TYPE_CHECKING:
+    from sklearn.decomposition import NMF
 
 from pipeline.textutil import dominant_script
 from pipeline.tokenize import fold_text, stop_words
@@ -57,6 +57,16 @@ class Partition:
     reason: str = ""  # why this k (see ``choose_k``)
 
 
+
+def preload_models() -> None:
+    """Import the scikit-learn parts this module fits with. Imported on first use (a
+    second, most of it scipy.stats): a process that only scores themes never pays for
+    it, and workers started ahead (``pipeline.parallel.warm_pool``) pay while their
+    parent works."""
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+
 def _identity(x: list[str]) -> list[str]:
     return x
 
@@ -73,6 +83,8 @@ def build_features(
     Returns:
         (matrix, feature names, number of concept columns at the front).
     """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     blocks: list[sp.csr_matrix] = []
     names: list[str] = []
     n_concepts = 0
@@ -100,6 +112,9 @@ def _fit(x: sp.csr_matrix, k: int, seed: int) -> NMF:
     The SVD is sklearn's randomized one: ``seed`` must be given, or the result would
     depend on NumPy's global random state (and differ between processes).
     """
+    from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
+
     model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=500, tol=1e-4)
     with warnings.catch_warnings():
         # A fit that stops at max_iter is still a usable partition; stay quiet.
@@ -129,6 +144,8 @@ def stability(
     """
     if k <= 1:
         return 1.0
+    from sklearn.metrics import adjusted_rand_score
+
     rng = np.random.default_rng(seed)
     n = x.shape[0]
     runs = small_theme_runs(runs, n, max_rows)

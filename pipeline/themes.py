@@ -34,6 +34,7 @@ import math
 import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from itertools import chain, repeat, starmap
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,14 @@ import pandas as pd
 
 from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config, ThemesConfig
-from pipeline.parallel import map_ordered
+from pipeline.parallel import map_ordered, warm_pool
 from pipeline.subthemes import (
     Partition,
     build_features,
     cluster,
     content_sample,
     label_word,
+    preload_models,
     sample_rate,
     stability_curve,
     top_terms,
@@ -364,8 +366,10 @@ def subthemes_by_theme(
     cfg: Config,
     *,
     cache_dir: Path | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], str]]:
-    """Sub-themes of every theme: one theme per task, in parallel, as ``_subthemes_all``.
+    """Sub-themes of every theme: one theme per task, in parallel, as ``_subthemes_all``
+    (in ``pool`` when given: workers started ahead by :func:`pipeline.parallel.warm_pool`).
 
     With ``cache_dir``, each theme's result is kept under a key made of its segments'
     analyses, the themes knobs and the seed: adding a response refits only the themes
@@ -388,7 +392,7 @@ def subthemes_by_theme(
     if cache_dir is None:
         items = [(t, states[t], concept_names, cfg, None) for t in themes]
         return _merge_subthemes(
-            map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes")
+            map_ordered(_theme_subthemes, items, compute=cfg.compute, desc="sub-themes", pool=pool)
         )
     params = {"themes": dataclasses.asdict(tcfg), "seed": cfg.base.seed, "concepts": concept_names}
     version = code_version(_PACKAGE_DIR / "subthemes.py")
@@ -406,7 +410,8 @@ def subthemes_by_theme(
     keys = [_states_key(t, states[t]) for t in themes]
     del states
     computed = list(cached_map(
-        _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes"
+        _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes",
+        pool=pool,
     ))
     for t, (_rows, _sub, curve) in zip(themes, computed, strict=True):
         if t in curve_keys and curve is not None and known.get(t) is None:
@@ -618,7 +623,11 @@ def fit_themes(
         if discover:
             return _discover(segs, documents, langs[1], cfg)
         assert matcher is not None
-        return _score_themes(segs, documents, langs[1], defs, matcher, cfg, cache_dir=cache_dir)
+        # The sub-theme workers start now and import scikit-learn (a second) while this
+        # process scores the segments; this process never needs it.
+        with warm_pool(cfg.compute, preload_models) as pool:
+            return _score_themes(segs, documents, langs[1], defs, matcher, cfg,
+                                 cache_dir=cache_dir, pool=pool)
 
 
 def _score_themes(
@@ -630,8 +639,10 @@ def _score_themes(
     cfg: Config,
     *,
     cache_dir: Path | None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``fit_themes`` with a theme set, once the segments are analysed."""
+    """``fit_themes`` with a theme set, once the segments are analysed (``pool``: the
+    workers for the sub-themes, see :func:`subthemes_by_theme`)."""
     tcfg = cfg.themes
     theme_ids = [t.id for t in defs]
     tindex = {t: i for i, t in enumerate(theme_ids)}
@@ -749,7 +760,8 @@ def _score_themes(
     themes = _frame(cols)
     del cols, by_doc  # a large corpus's rows: freed before the workers start
     concept_names = [c.key for c in matcher.concepts]
-    sub_rows, seg_sub = subthemes_by_theme(segs, seg_primary, concept_names, cfg, cache_dir=cache_dir)
+    sub_rows, seg_sub = subthemes_by_theme(segs, seg_primary, concept_names, cfg, cache_dir=cache_dir,
+                                           pool=pool)
     themes = _attach_subthemes(themes, seg_sub)
     return themes, _subframe(sub_rows)
 

@@ -310,7 +310,7 @@ def test_cache_stages_themes_per_theme_tasks_match_one_pass(
     args = (tables["segments"], tables["languages"], tables["documents"], cfg)
     per_theme = themes_mod.fit_themes(*args, corpus=corpus)
     monkeypatch.setattr(themes_mod, "subthemes_by_theme",
-                        lambda segs, by_theme, names, c, cache_dir=None:
+                        lambda segs, by_theme, names, c, cache_dir=None, pool=None:
                         themes_mod._subthemes_all(segs, by_theme, names, c))
     one_pass = themes_mod.fit_themes(*args, corpus=corpus)
     assert per_theme[1]["theme"].nunique() >= 2
