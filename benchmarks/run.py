@@ -69,7 +69,7 @@ CORPUS_STAGES = {"ingest", "themes"}
 CHILD = r"""
 import json, resource, sys, time
 t = time.perf_counter()
-from pipeline.cli import main
+from pipeline.cli import exit_now, main
 rc = main(sys.argv[2:])
 out = {
     "rc": rc,
@@ -79,7 +79,7 @@ out = {
 }
 with open(sys.argv[1], "w") as fh:
     json.dump(out, fh)
-sys.exit(rc)
+exit_now(rc)  # as the `textmine` command exits under dvc repro
 """
 
 
