@@ -715,6 +715,9 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
         quotes = select_quotes(frame, quote_themes, st, subthemes, pages, cfg, rejected=rejected,
                                finder=finder)
         check_quotes(quotes, pages, index=finder.index(quotes["doc_id"]))
+        # Every table but ``responses`` is built while the child picks the extracts
+        # (instead of after waiting for it, with the second core idle).
+        out = _other_tables(tables, frame, dt, st, subthemes, quotes, by_group, cfg)
     except BaseException:
         if aside is not None:
             aside.cancel()
@@ -723,14 +726,12 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
     themes_of = (dt.sort_values(["doc_id", "is_primary", "score"], ascending=[True, False, False])
                  .groupby("doc_id")["theme"].agg(list))
     if aside is not None:
-        top_entities = _top_entities(tables, frame, dt, st, cfg)  # while the child works
         # This process would wait for the child here: load the workbook writer now, so
         # that write_summaries' child (forked from this process) starts writing at once.
         import openpyxl  # noqa: F401
         picked = aside.result().set_index("doc_id")
     else:
         picked = pd.DataFrame({"extract": "", "extract_page": None}, index=frame["doc_id"])
-        top_entities = _top_entities(tables, frame, dt, st, cfg)
     responses = pd.DataFrame({
         "doc_id": frame["doc_id"],
         "consultation": frame["consultation"],
@@ -760,8 +761,16 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
             keys = [finder.doc_key(d) for d in frame["doc_id"]]
             finder.cache.prune([f"{k}:{QUOTES_TAG}" for k in keys] + [EXTRACTS_KEY])
         logger.info("quote cache: %d response(s) looked up anew for the quotes", written)
+    out["responses"] = responses
+    return {k: out[k].reset_index(drop=True) for k in TABLE_ORDER}
 
+
+def _other_tables(tables: dict[str, pd.DataFrame], frame: pd.DataFrame, dt: pd.DataFrame,
+                  st: pd.DataFrame, subthemes: pd.DataFrame | None, quotes: pd.DataFrame,
+                  by_group: pd.DataFrame, cfg: Config) -> dict[str, pd.DataFrame]:
+    """Every summary table but ``responses`` (the only one that needs the extracts)."""
     subs = _subtheme_table(subthemes, st, frame, dt, quotes, cfg)
+    top_entities = _top_entities(tables, frame, dt, st, cfg)
     manifest = tables["manifest"]
     unreadable = manifest[~manifest["status"].isin(READ_STATUSES + ("duplicate",))][
         ["source_path", "status", "detail", "consultation"]].sort_values("source_path")
@@ -779,7 +788,7 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
               "counted_as"] = "excluded by the analyst"
     files = files.sort_values("source_path")
 
-    out = {
+    return {
         "about": _about(frame, manifest, tables),
         "responses_by_group": by_group,
         "theme_prevalence": _prevalence(frame, dt, None),
@@ -787,13 +796,11 @@ def summarize(tables: dict[str, pd.DataFrame], cfg: Config, *,
         "theme_by_region": _prevalence(frame, dt, "itu_region"),
         "subthemes": subs,
         "top_entities": top_entities,
-        "responses": responses,
         "quotes": quotes,
         "unreadable": unreadable.reset_index(drop=True),
         "files": files.reset_index(drop=True),
         "review_decisions": decisions.reset_index(drop=True),
     }
-    return {k: out[k].reset_index(drop=True) for k in TABLE_ORDER}
 
 
 def _by_group(frame: pd.DataFrame) -> pd.DataFrame:
