@@ -128,15 +128,19 @@ def stage_actors(args: argparse.Namespace, cfg: Config) -> None:
 
 
 def stage_themes(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.themes import fit_themes
+    from pipeline.themes import analyse_corpus, fit_analysed
 
     # Not the documents' texts: the segments hold what is scored.
     t = load(args.out, "documents", "segments", "languages",
              columns={"documents": ["doc_id"], "segments": ["doc_id", "seg_id", "text"],
                       "languages": ["doc_id", "seg_id", "lang"]})
     corpus = Path(args.corpus or cfg.base.corpus)
-    themes, subthemes = fit_themes(t["segments"], t["languages"], t["documents"], cfg, corpus=corpus,
-                                   cache_dir=args.out / "cache" / "themes")
+    cache_dir = args.out / "cache" / "themes"
+    # Popped, the segment and language tables are freed once analysed, before the
+    # corpus-level half forks its workers.
+    analysed = analyse_corpus(t.pop("segments"), t.pop("languages"), cfg, corpus=corpus,
+                              cache_dir=cache_dir)
+    themes, subthemes = fit_analysed(analysed, t["documents"], cfg, cache_dir=cache_dir)
     save(args.out, {"themes": themes, "subthemes": subthemes})
 
 
