@@ -128,19 +128,20 @@ def stage_actors(args: argparse.Namespace, cfg: Config) -> None:
 
 
 def stage_themes(args: argparse.Namespace, cfg: Config) -> None:
-    from pipeline.themes import analyse_corpus, fit_analysed
+    from pipeline.themes import analyse_corpus, fit_analysed, subtheme_pool
 
-    # Not the documents' texts: the segments hold what is scored.
-    t = load(args.out, "documents", "segments", "languages",
-             columns={"documents": ["doc_id"], "segments": ["doc_id", "seg_id", "text"],
-                      "languages": ["doc_id", "seg_id", "lang"]})
     corpus = Path(args.corpus or cfg.base.corpus)
     cache_dir = args.out / "cache" / "themes"
-    # Popped, the segment and language tables are freed once analysed, before the
-    # corpus-level half forks its workers.
-    analysed = analyse_corpus(t.pop("segments"), t.pop("languages"), cfg, corpus=corpus,
-                              cache_dir=cache_dir)
-    themes, subthemes = fit_analysed(analysed, t["documents"], cfg, cache_dir=cache_dir)
+    with subtheme_pool(cfg) as pool:
+        # Not the documents' texts: the segments hold what is scored.
+        t = load(args.out, "documents", "segments", "languages",
+                 columns={"documents": ["doc_id"], "segments": ["doc_id", "seg_id", "text"],
+                          "languages": ["doc_id", "seg_id", "lang"]})
+        # Popped, the segment and language tables are freed once analysed.
+        analysed = analyse_corpus(t.pop("segments"), t.pop("languages"), cfg, corpus=corpus,
+                                  cache_dir=cache_dir)
+        themes, subthemes = fit_analysed(analysed, t["documents"], cfg, cache_dir=cache_dir,
+                                         pool=pool)
     save(args.out, {"themes": themes, "subthemes": subthemes})
 
 

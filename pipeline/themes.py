@@ -619,26 +619,41 @@ def analyse_corpus(
 
 
 def fit_analysed(
-    analysed: Analysed, documents: pd.DataFrame, cfg: Config, *, cache_dir: Path | None = None
+    analysed: Analysed,
+    documents: pd.DataFrame,
+    cfg: Config,
+    *,
+    cache_dir: Path | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the analysed segments and documents and find sub-themes (the corpus-level
-    half of :func:`fit_themes`)."""
+    half of :func:`fit_themes`). ``pool``: the sub-theme workers, from
+    :func:`subtheme_pool` (started here when not given)."""
     # The tables and the analysis's scratch are garbage by now: hand their pages back to
-    # the system before the workers fork (on 10,000 responses, 0.6 GiB of peak memory).
+    # the system (on 10,000 responses, 0.6 GiB of peak memory).
     release_free_memory()
     segs, doc_lang, defs, matcher = analysed.segs, analysed.doc_lang, analysed.defs, analysed.matcher
     # What is alive now (the segments, the tables, the modules) lives to the end: frozen,
     # it is skipped by the cyclic GC's full passes, which otherwise walk it again and
     # again while the rows, features and results are built (half a second on 1,000
-    # responses), and forked workers do not copy its pages by touching it.
+    # responses).
     with _gc_frozen():
         if matcher is None:
             return _discover(segs, documents, doc_lang, cfg)
-        # The sub-theme workers start now and import scikit-learn (a second) while this
-        # process scores the segments; this process never needs it.
-        with warm_pool(cfg.compute, preload_models) as pool:
+        with contextlib.nullcontext(pool) if pool is not None else subtheme_pool(cfg) as pool:
             return _score_themes(segs, documents, doc_lang, defs, matcher, cfg,
                                  cache_dir=cache_dir, pool=pool)
+
+
+def subtheme_pool(cfg: Config) -> contextlib.AbstractContextManager[ProcessPoolExecutor | None]:
+    """The sub-theme workers, started now so that they import scikit-learn (a second)
+    while this process reads and scores the segments, which never needs it: start them
+    before reading the tables (they then hold none of their pages) and pass them to
+    :func:`fit_analysed`. None in discovery mode (this process clusters) or with one
+    worker."""
+    if cfg.themes.theme_set == DISCOVER:
+        return contextlib.nullcontext(None)
+    return warm_pool(cfg.compute, preload_models)
 
 
 def fit_themes(
