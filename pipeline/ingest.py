@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import Config, IngestConfig
+from pipeline.file_hashes import FileHashes, file_sha256
 from pipeline.filetype import KIND_NAMES, sniff
 from pipeline.metadata import Metadata, read_metadata
 from pipeline.parallel import map_ordered
@@ -95,14 +96,6 @@ def list_corpus(corpus: Path) -> list[tuple[str, Path]]:
             path = Path(root) / name
             found.append((path.relative_to(corpus).as_posix(), path))
     return sorted(found)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def doc_id_for(sha: str) -> str:
@@ -321,8 +314,10 @@ def _consultation_name(corpus: Path, cfg: Config) -> str:
     return cfg.base.consultation if same else corpus.resolve().name
 
 
-def _pre_status(rel: str, path: Path, corpus_root: Path, s: IngestConfig) -> tuple[dict[str, Any], str | None]:
-    """Hash and sniff one file; return its manifest row and, if readable, its kind."""
+def _pre_status(rel: str, path: Path, corpus_root: Path, s: IngestConfig, *,
+                hashes: FileHashes | None = None) -> tuple[dict[str, Any], str | None]:
+    """Hash (through ``hashes`` when given) and sniff one file; return its manifest row
+    and, if readable, its kind."""
     row: dict[str, Any] = {"source_path": rel, "file_sha256": None, "status": None, "detail": None,
                            "format": None, "size_bytes": None, "n_pages": None, "duplicate_of": None}
     if path.is_symlink():
@@ -338,10 +333,11 @@ def _pre_status(rel: str, path: Path, corpus_root: Path, s: IngestConfig) -> tup
                 "Copy the file into the folder if it is a response."))
             return row, None
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        size = st.st_size
         with open(path, "rb") as fh:
             head = fh.read(8192)
-        row["file_sha256"] = file_sha256(path)
+        row["file_sha256"] = hashes.sha256(path, st) if hashes is not None else file_sha256(path)
     except OSError as exc:
         row["file_sha256"] = hashlib.sha256(f"unreadable:{rel}".encode()).hexdigest()
         row.update(status="corrupt", detail=f"file cannot be read ({exc.strerror}); check its permissions.")
@@ -396,6 +392,10 @@ class _Plan:
     tasks: list[FileTask]
 
 
+# The file hash index, in the ingest cache folder.
+_HASH_INDEX = "file-hashes.json"
+
+
 def _plan(corpus: Path, cfg: Config, *, cache_dir: Path | None = None) -> _Plan:
     corpus = Path(corpus)
     if not corpus.is_dir():
@@ -409,7 +409,10 @@ def _plan(corpus: Path, cfg: Config, *, cache_dir: Path | None = None) -> _Plan:
     rows: list[dict[str, Any]] = []
     tasks: list[FileTask] = []
     first_copy: dict[str, str] = {}
-    checked = {rel: _pre_status(rel, path, root, s) for rel, path in entries}
+    # Unchanged files keep their hash from the last run (pipeline.file_hashes).
+    hashes = FileHashes(cache_dir / _HASH_INDEX if cache_dir is not None else None)
+    checked = {rel: _pre_status(rel, path, root, s, hashes=hashes) for rel, path in entries}
+    hashes.save()
     # Of identical files the first copy is the first by path without extension, so that
     # "report.pdf" comes before "report (1).pdf" and "report-copy.pdf" (plain path
     # order puts "report-copy.pdf" first, as "-" sorts before ".").

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
     from sklearn.decomposition import NMF
 
 from pipeline.textutil import dominant_script
@@ -83,6 +83,7 @@ def build_features(
     Returns:
         (matrix, feature names, number of concept columns at the front).
     """
+    import scipy.sparse as sp  # here, like scikit-learn: the scoring process never needs it
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     blocks: list[sp.csr_matrix] = []
