@@ -37,14 +37,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from pipeline import doc_rows
 from pipeline.config import Config, IngestConfig
 from pipeline.file_hashes import FileHashes, file_sha256
 from pipeline.filetype import KIND_NAMES, sniff
 from pipeline.metadata import Metadata, read_metadata
 from pipeline.parallel import map_ordered
 from pipeline.tables import write_bytes
-from pipeline.textnorm import Para, layout_document
+from pipeline.textnorm import Layout, Para, layout_document
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +276,8 @@ def make_batches(tasks: list[FileTask], *, max_files: int = 8, max_bytes: int = 
 # makes the old cache entries unreachable even when nobody bumps CODE_VERSION.
 _HERE = Path(__file__).resolve().parent
 _CODE_FILES = tuple(_HERE / f"{m}.py" for m in (
-    "ingest", "extract_pdf", "extract_docx", "extract_web", "textnorm", "textutil", "filetype", "sandbox"))
+    "ingest", "extract_pdf", "extract_docx", "extract_web", "textnorm", "textutil", "filetype", "sandbox",
+    "doc_rows"))
 
 
 def _settings_digest(s: IngestConfig) -> str:
@@ -286,6 +289,12 @@ def _settings_digest(s: IngestConfig) -> str:
 
 def _cache_file(cache_dir: Path, sha: str, kind: str, digest: str) -> Path:
     return cache_dir / sha[:2] / f"{sha}-{kind}-{digest}.json.gz"
+
+
+def _rows_file(cache_file: Path) -> Path:
+    """Where the document's laid-out rows (:mod:`pipeline.doc_rows`) are kept, beside
+    its extraction entry and under the same address."""
+    return cache_file.with_name(cache_file.name.removesuffix(".json.gz") + ".rows")
 
 
 def _cache_get(path: Path) -> dict[str, Any] | None:
@@ -480,21 +489,21 @@ def ingest_corpus_to(corpus: Path, cfg: Config, *, out: Path, cache_dir: Path) -
     _log_metadata_problems(plan.rows, plan.meta)
     writers = {name: TableWriter(table_path(out, "ingest", name), name=name, split_key="doc_id")
                for name in ("documents", "pages", "segments")}
-    batch: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] = ([], [], [])
+    batch: tuple[list[dict[str, Any]], list[pa.Table], list[pa.Table]] = ([], [], [])
+    results = _iter_results(plan.tasks, cfg, cache_dir=cache_dir, rows=True)
     try:
-        results = _iter_results(plan.tasks, cfg, cache_dir=cache_dir)
         pending = next(results, None)
         for row in plan.rows:
             res = None
             if pending is not None and pending[0] == row["source_path"]:
                 res = pending[1]
                 pending = next(results, None)
-            made = _document_rows(row, res, plan.meta, consultation=plan.consultation)
+            made = _document_tables(row, res, plan.meta, consultation=plan.consultation)
             if made is None:
                 continue
             batch[0].append(made[0])
-            batch[1].extend(made[1])
-            batch[2].extend(made[2])
+            batch[1].append(made[1].pages)
+            batch[2].append(made[1].segments)
             if len(batch[0]) >= _WRITE_BATCH_DOCS:
                 _write_batch(writers, batch)
                 batch = ([], [], [])
@@ -508,24 +517,35 @@ def ingest_corpus_to(corpus: Path, cfg: Config, *, out: Path, cache_dir: Path) -
         for writer in writers.values():
             writer.abort()
         raise
+    finally:
+        results.close()  # now, not when collected (perhaps while the interpreter exits)
     manifest = _manifest_frame(plan.rows)
     write_table(table_path(out, "ingest", "manifest"), manifest, name="manifest")
     return manifest
 
 
-def _write_batch(writers: dict[str, Any], batch: tuple[list[dict[str, Any]], ...]) -> None:
+def _write_batch(writers: dict[str, Any],
+                 batch: tuple[list[dict[str, Any]], list[pa.Table], list[pa.Table]]) -> None:
+    """Write a batch of documents: their rows, and their pages' and segments' tables
+    (:mod:`pipeline.doc_rows`), concatenated as Arrow data: the frames hold the
+    same values and dtypes as :func:`_frames` of the same rows."""
     if not batch[0]:
         return
-    for name, frame in zip(("documents", "pages", "segments"), _frames(*batch), strict=True):
-        writers[name].write(frame)
+    writers["documents"].write(_columns_frame(batch[0], DOCUMENT_COLUMNS, ("n_pages", "n_chars", "n_ocr_pages")))
+    writers["pages"].write(doc_rows.concat(batch[1], doc_rows.PAGES_SCHEMA).to_pandas())
+    writers["segments"].write(doc_rows.concat(batch[2], doc_rows.SEGMENTS_SCHEMA).to_pandas())
 
 
-def _iter_results(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _iter_results(tasks: list[FileTask], cfg: Config, *, cache_dir: Path,
+                  rows: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(relative path, extraction result)`` for every task, in task order.
 
     Cached results are read when their turn comes (not all first), the rest are
     extracted in parallel and cached as they arrive: only a window of results is in
-    memory at a time.
+    memory at a time. With ``rows``, a file whose laid-out rows are kept
+    (:mod:`pipeline.doc_rows`) gives its status fields and, under :data:`_ROWS`, those
+    rows instead of its pages; any other cacheable result names, under
+    :data:`_ROWS_FILE`, where its rows are to be kept.
     """
     digest = _settings_digest(cfg.ingest)
     cache_paths = {task.rel: _cache_file(cache_dir, task.sha256, task.kind, digest) for task in tasks}
@@ -551,8 +571,15 @@ def _iter_results(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> Ite
                     raise RuntimeError(f"ingest lost its place at {task.rel}")
                 if not res.get("transient"):
                     _cache_put(cache_paths[task.rel], res)
+                    if rows:
+                        res[_ROWS_FILE] = _rows_file(cache_paths[task.rel])
                 yield task.rel, res
                 continue
+            if rows:
+                kept = doc_rows.read(_rows_file(cache_paths[task.rel]))
+                if kept is not None:
+                    yield task.rel, {**kept[1], _ROWS: kept[0]}
+                    continue
             cached = _cache_get(cache_paths[task.rel])
             if cached is None:
                 # Damaged or removed since it was listed: extract it here, alone.
@@ -561,6 +588,8 @@ def _iter_results(tasks: list[FileTask], cfg: Config, *, cache_dir: Path) -> Ite
                 cached = run_batch([task])[0]
                 if not cached.get("transient"):
                     _cache_put(cache_paths[task.rel], cached)
+            if rows and not cached.get("transient"):
+                cached[_ROWS_FILE] = _rows_file(cache_paths[task.rel])
             yield task.rel, cached
     finally:
         # With one worker the files ran in this process's sandbox; its child has
@@ -578,28 +607,76 @@ def _log_metadata_problems(rows: list[dict[str, Any]], meta: Metadata) -> None:
         logger.warning("metadata.csv names %s, which is not a response file in the corpus", rel)
 
 
-def _document_rows(row: dict[str, Any], res: dict[str, Any] | None, meta: Metadata, *,
-                   consultation: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None:
-    """Update the manifest ``row`` from its result; the document, page and segment rows
-    of a readable file (None for one that is not)."""
+# Keys _iter_results(rows=True) adds to a result: the document's kept rows, or the file
+# to keep them in.
+_ROWS = "_doc_rows"
+_ROWS_FILE = "_doc_rows_file"
+
+
+def _readable(row: dict[str, Any], res: dict[str, Any] | None) -> bool:
+    """Update the manifest ``row`` from its result; whether the file was read."""
     if res is not None:
         row["status"] = res["status"]
         row["detail"] = res["detail"]
         row["n_pages"] = res.get("n_pages")
     if row["status"] not in ("ok", "ocr"):
         logger.warning("%s: %s - %s", row["source_path"], row["status"], row["detail"])
+        return False
+    return res is not None
+
+
+def _layout(res: dict[str, Any]) -> Layout:
+    return layout_document([[Para(t, bool(o), bool(n)) for t, o, n in page] for page in res["pages"]])
+
+
+def _document_tables(row: dict[str, Any], res: dict[str, Any] | None, meta: Metadata, *,
+                     consultation: str) -> tuple[dict[str, Any], doc_rows.DocRows] | None:
+    """:func:`_document_rows` with the pages and segments as Arrow tables: the kept ones
+    when ``res`` holds them (:func:`_iter_results` with ``rows``), else laid out now and
+    kept for the next run."""
+    if not _readable(row, res):
         return None
     assert res is not None
-    layout = layout_document([[Para(t, bool(o), bool(n)) for t, o, n in page] for page in res["pages"]])
+    rows = res.get(_ROWS)
+    if not isinstance(rows, doc_rows.DocRows):
+        layout = _layout(res)
+        rows = doc_rows.from_layout(row["doc_id"], layout.text, layout.page_texts, layout.segments)
+        if res.get(_ROWS_FILE) is not None:
+            doc_rows.write(res[_ROWS_FILE], rows, res)
+    return _document(row, res, meta, consultation=consultation, text=rows.text,
+                     n_layout_pages=rows.n_layout_pages), rows
+
+
+def _document_rows(row: dict[str, Any], res: dict[str, Any] | None, meta: Metadata, *,
+                   consultation: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """Update the manifest ``row`` from its result; the document, page and segment rows
+    of a readable file (None for one that is not)."""
+    if not _readable(row, res):
+        return None
+    assert res is not None
+    layout = _layout(res)
+    document = _document(row, res, meta, consultation=consultation, text=layout.text,
+                         n_layout_pages=len(layout.page_texts))
+    doc_id = row["doc_id"]
+    pages = [{"doc_id": doc_id, "page_no": page_no, "text": text}
+             for page_no, text in enumerate(layout.page_texts, start=1)]
+    segments = [{"doc_id": doc_id, "seg_id": seg_id, "page_no": page_no,
+                 "char_start": start, "char_end": end, "text": layout.text[start:end]}
+                for seg_id, (page_no, start, end) in enumerate(layout.segments)]
+    return document, pages, segments
+
+
+def _document(row: dict[str, Any], res: dict[str, Any], meta: Metadata, *, consultation: str,
+              text: str, n_layout_pages: int) -> dict[str, Any]:
+    """A readable file's row of the documents table (its text laid out as ``text``)."""
     m = meta.rows.get(row["source_path"])
     issue = None
     if m is not None and m.issues:
         issue = "; ".join(m.issues)
     elif m is None and meta.present:
         issue = "no row in metadata.csv"
-    doc_id = row["doc_id"]
-    document = {
-        "doc_id": doc_id,
+    return {
+        "doc_id": row["doc_id"],
         "consultation": consultation,
         "source_path": row["source_path"],
         "file_sha256": row["file_sha256"],
@@ -608,20 +685,14 @@ def _document_rows(row: dict[str, Any], res: dict[str, Any] | None, meta: Metada
         "stakeholder_type": m.stakeholder_type if m else None,
         "country": m.country if m else None,
         "submitted": m.submitted if m else None,
-        "n_pages": int(res.get("n_pages") or len(layout.page_texts)),
-        "n_chars": len(layout.text),
-        "text": layout.text,
+        "n_pages": int(res.get("n_pages") or n_layout_pages),
+        "n_chars": len(text),
+        "text": text,
         "format": row["format"],
         "status": row["status"],
         "n_ocr_pages": int(res.get("n_ocr_pages") or 0),
         "metadata_issue": issue,
     }
-    pages = [{"doc_id": doc_id, "page_no": page_no, "text": text}
-             for page_no, text in enumerate(layout.page_texts, start=1)]
-    segments = [{"doc_id": doc_id, "seg_id": seg_id, "page_no": page_no,
-                 "char_start": start, "char_end": end, "text": layout.text[start:end]}
-                for seg_id, (page_no, start, end) in enumerate(layout.segments)]
-    return document, pages, segments
 
 
 def build_tables(rows: list[dict[str, Any]], results: dict[str, dict[str, Any]], meta: Metadata, *,

@@ -98,10 +98,30 @@ def test_streaming_tables_stages_equal_in_memory(corpus: Path, in_memory: dict[s
     assert pq.ParquetFile(table_path(tmp_path / "out", "entities", "entities")).num_row_groups > 1
     for name, want in in_memory.items():
         _assert_same(got[name], want, f"workers={workers}: {name}")
-    # Re-run from the caches: the same tables again.
+    # Re-run from the caches: the same tables again, from the kept rows (no layout).
+    monkeypatch.setattr(ingest_mod, "layout_document", _no_layout)
     again = _stream(corpus, tmp_path / "out", _cfg(workers), monkeypatch)
     for name, want in in_memory.items():
         _assert_same(again[name], want, f"cached re-run: {name}")
+
+
+def _no_layout(*args: object) -> None:
+    raise AssertionError("a document was laid out again although its rows were kept")
+
+
+def test_streaming_tables_damaged_rows_are_laid_out_again(corpus: Path, in_memory: dict[str, pd.DataFrame],
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "out"
+    _stream(corpus, out, _cfg(), monkeypatch)
+    kept = sorted((out / "cache" / "ingest").rglob("*.rows"))
+    assert len(kept) == len(in_memory["documents"])
+    kept[0].write_bytes(b"not a pickle")
+    kept[1].write_bytes(kept[1].read_bytes()[:50])
+    again = _stream(corpus, out, _cfg(), monkeypatch)
+    for name, want in in_memory.items():
+        _assert_same(again[name], want, f"re-run with damaged rows: {name}")
+    assert sum("rows cache entry" in r.getMessage() for r in caplog.records) == 2
 
 
 def test_streaming_tables_language_document_without_segments(in_memory: dict[str, pd.DataFrame],
