@@ -31,7 +31,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -537,7 +537,7 @@ def _write_batch(writers: dict[str, Any],
 
 
 def _iter_results(tasks: list[FileTask], cfg: Config, *, cache_dir: Path,
-                  rows: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+                  rows: bool = False) -> Generator[tuple[str, dict[str, Any]], None, None]:
     """``(relative path, extraction result)`` for every task, in task order.
 
     Cached results are read when their turn comes (not all first), the rest are
