@@ -14,10 +14,10 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-
 	tesseract-ocr-fra tesseract-ocr-rus tesseract-ocr-spa poppler-utils \
 	libreoffice-writer-nogui fonts-noto-core fonts-noto-cjk fonts-dejavu-core chromium
 
-.PHONY: run test install system-deps lint sample bench clean
+.PHONY: run test install bytecode system-deps lint sample bench clean
 
 # dvc.yaml calls `textmine`; the venv's bin must be on PATH for it.
-run: install
+run: install bytecode
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	@echo "Outputs are in reports/ (chair_summary.md|docx|html, tables/, figures/)."
 
@@ -25,6 +25,12 @@ test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 install: $(STAMP)
+
+# Every stage is a fresh interpreter; where the environment forbids writing bytecode at
+# import (PYTHONDONTWRITEBYTECODE, as in CI), each would compile the package again.
+# compileall writes it regardless, and only for modules changed since.
+bytecode: install
+	$(BIN)/python -m compileall -q pipeline
 
 $(STAMP): pyproject.toml requirements.lock $(APT_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,7 +58,7 @@ lint: install
 sample: install   ## rebuild corpora/raw/sample from corpora/sample-src (needs LibreOffice)
 	$(BIN)/python corpora/sample-src/build.py
 
-bench: install
+bench: install bytecode
 	$(BIN)/python benchmarks/run.py
 
 clean:

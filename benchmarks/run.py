@@ -35,6 +35,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -508,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="re-run only this stage on the existing work-N output of each size and print its "
                          "time and peak memory (after a full run.py of that size)")
     args = ap.parse_args(argv)
+    # The stages run as `make run` runs them: with the package's bytecode written (see
+    # the Makefile's `bytecode`), not compiled again by every stage's interpreter.
+    compileall.compile_dir(ROOT / "pipeline", quiet=1)
     if args.stage:
         for n in args.sizes:
             work = args.out_root / f"work-{n}"
