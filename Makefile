@@ -30,7 +30,7 @@ install: $(STAMP)
 # import (PYTHONDONTWRITEBYTECODE, as in CI), each would compile the package again.
 # compileall writes it regardless, and only for modules changed since.
 bytecode: install
-	$(BIN)/python -m compileall -q pipeline
+	$(BIN)/python -m compileall -q -x "pipeline/data/" pipeline
 
 $(STAMP): pyproject.toml requirements.lock $(APT_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
