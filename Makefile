@@ -30,7 +30,7 @@ install: $(STAMP)
 # import (PYTHONDONTWRITEBYTECODE, as in CI), each would compile the package again.
 # compileall writes it regardless, and only for modules changed since.
 bytecode: install
-	$(BIN)/python -m compileall -q -x "pipeline/data/" pipeline
+	$(BIN)/python -m compileall -q pipeline
 
 $(STAMP): pyproject.toml requirements.lock $(APT_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ lint: install
 sample: install   ## rebuild corpora/raw/sample from corpora/sample-src (needs LibreOffice)
 	$(BIN)/python corpora/sample-src/build.py
 
-bench: install bytecode
+bench: install
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -39,7 +39,6 @@ import compileall
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import statistics
@@ -512,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     # The stages run as `make run` runs them: with the package's bytecode written (see
     # the Makefile's `bytecode`), not compiled again by every stage's interpreter.
-    compileall.compile_dir(ROOT / "pipeline", quiet=1, rx=re.compile(r"[/\\]data[/\\]"))
+    compileall.compile_dir(ROOT / "pipeline", quiet=1)
     if args.stage:
         for n in args.sizes:
             work = args.out_root / f"work-{n}"
