@@ -70,8 +70,9 @@ CORPUS_STAGES = {"ingest", "themes"}
 CHILD = r"""
 import json, resource, sys, time
 t = time.perf_counter()
-from pipeline.cli import exit_now, main
-rc = main(sys.argv[2:])
+from pipeline.launch import import_cli  # as the `textmine` command starts
+cli = import_cli()
+rc = cli.main(sys.argv[2:])
 out = {
     "rc": rc,
     "seconds": time.perf_counter() - t,
@@ -80,7 +81,7 @@ out = {
 }
 with open(sys.argv[1], "w") as fh:
     json.dump(out, fh)
-exit_now(rc)  # as the `textmine` command exits under dvc repro
+cli.exit_now(rc)  # as the `textmine` command exits under dvc repro
 """
 
 

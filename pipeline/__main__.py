@@ -1,3 +1,3 @@
-from pipeline.cli import entry
+from pipeline.launch import entry
 
 entry()

@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -106,6 +107,24 @@ def _noop() -> None:
     return None
 
 
+# Niceness of the warm workers after the first (see warm_pool).
+_BACKGROUND_NICE = 10
+
+
+def _warm_start(started: Any, initializer: Callable[[], None]) -> None:
+    """A warm worker's start: the first one keeps its priority, the others yield the CPU
+    to it and to the parent (``os.nice``) while they run ``initializer``."""
+    with started.get_lock():
+        rank = started.value
+        started.value += 1
+    if rank > 0:
+        try:
+            os.nice(_BACKGROUND_NICE)
+        except OSError:  # no such call or not allowed: the worker runs at normal priority
+            pass
+    initializer()
+
+
 @contextlib.contextmanager
 def warm_pool(compute: ComputeConfig, initializer: Callable[[], None]) -> Iterator[ProcessPoolExecutor | None]:
     """A local process pool started now, its workers running ``initializer`` (heavy
@@ -115,11 +134,20 @@ def warm_pool(compute: ComputeConfig, initializer: Callable[[], None]) -> Iterat
     Its workers are forked before the caller builds its large structures, so every
     item they get is pickled to them, as with any pool: ``fn`` must not rely on state
     the caller sets up after this point.
+
+    Every worker but the first runs at a lower priority. With as many workers as cores,
+    all of them importing at once would take CPU from this process, whose own work is
+    what the pool waits for: on an incremental run the few tasks are ready for the first
+    worker, and the others, deferred, take their share whenever this process waits (on a
+    full run, from the first task on). The results do not change.
     """
     if compute.backend == "dask" or compute.n_workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=compute.n_workers, initializer=initializer)
+    ctx = multiprocessing.get_context()
+    started = ctx.Value("i", 0)
+    pool = ProcessPoolExecutor(max_workers=compute.n_workers, mp_context=ctx, initializer=_warm_start,
+                               initargs=(started, initializer))
     pool.submit(_noop)  # the first task starts every worker (fork start method)
     try:
         yield pool

@@ -1,9 +1,13 @@
 """A pool started ahead (``warm_pool``) runs its initializer in the workers, maps in
-input order like any pool, takes a single item too, and is no pool at one worker."""
+input order like any pool, takes a single item too, and is no pool at one worker. Its
+first worker keeps this process's priority and the others run below it."""
 
 from __future__ import annotations
 
+import functools
 import os
+import time
+from pathlib import Path
 
 from pipeline.config import ComputeConfig
 from pipeline.parallel import map_ordered, warm_pool
@@ -37,3 +41,21 @@ def test_warm_pool_is_none_with_one_worker():
     with warm_pool(compute, _warm) as pool:
         assert pool is None
         assert list(map_ordered(_where, [3], compute=compute, pool=pool)) == [(9, os.getpid(), False)]
+
+
+def _note_priority(folder: str) -> None:
+    Path(folder, str(os.getpid())).write_text(str(os.nice(0)))
+
+
+def test_warm_pool_defers_every_worker_but_the_first(tmp_path):
+    compute = ComputeConfig(workers=3)
+    with warm_pool(compute, functools.partial(_note_priority, str(tmp_path))) as pool:
+        assert pool is not None
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.iterdir())) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The results are those of any pool.
+        assert list(map_ordered(_where, [2, 3], compute=compute, pool=pool))[0][0] == 4
+    here = os.nice(0)
+    niceness = sorted(int(f.read_text()) for f in tmp_path.iterdir())
+    assert niceness == [here, min(here + 10, 19), min(here + 10, 19)]
