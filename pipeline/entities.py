@@ -42,12 +42,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config
 from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize, warm_up
 from pipeline.parallel import map_ordered
 from pipeline.resolutions import find_citations
+from pipeline.row_store import KEY_COLUMN, RowStore
 
 logger = logging.getLogger(__name__)
 
@@ -369,6 +371,10 @@ def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Pat
         return len(df)
     lookup = _LanguageLookup(read_table(languages_path, name="languages", columns=lang_cols))
     cache = _cache(cfg, cache_dir)
+    # The rows of documents unchanged since the last run, in one read (pipeline.row_store).
+    store = RowStore(cache.root, digest=cache.digest, schema=ROWS_SCHEMA) if cache is not None else None
+    stored_parts: list[pa.Table] = []
+    incomplete: set[str] = set()
     keys: list[str] = []
     n_segments = n_linked = 0
     seg_dtype: Any = None
@@ -376,27 +382,39 @@ def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Pat
         for part in iter_table_groups(segments_path, key="doc_id", name="segments", columns=seg_cols,
                                       batch_rows=_READ_BATCH_ROWS):
             seg_dtype = part["seg_id"].dtype
+            if store is not None and not pd.api.types.is_integer_dtype(seg_dtype):
+                store = None  # non-integer segment ids: not the store's schema
             n_segments += len(part)
             work = _work_items(part, lookup.of(part), cfg)
             batch_keys = [_key(item, cfg) for item in work]
             keys.extend(batch_keys)
+            stored, held = store.take(batch_keys) if store is not None else (None, set())
+            rest = [i for i, k in enumerate(batch_keys) if k not in held]
             # One look in the cache per document; only the misses go to the workers.
-            hits = [cache.get(k) for k in batch_keys] if cache is not None else [None] * len(work)
-            todo = [i for i, hit in enumerate(hits) if hit is None]
+            hits = [cache.get(batch_keys[i]) for i in rest] if cache is not None else [None] * len(rest)
+            todo = [rest[j] for j, hit in enumerate(hits) if hit is None]
             if len(todo) > 1 and _pool_ahead(cfg):
                 _preload({lang for i in todo for _, _, lang in work[i][1]}, use_models=cfg.entities.use_models)
-            computed = _extract([work[i] for i in todo], [batch_keys[i] for i in todo], cfg, cache)
-            rows: list[dict[str, Any]] = []
-            for hit in hits:
-                # A cache entry holds (rows, complete), as _extract_doc_checked returns.
-                rows.extend(hit[0] if hit is not None else next(computed))
-            df = _frame(rows, seg_dtype)
+            computed = _extract_checked([work[i] for i in todo], [batch_keys[i] for i in todo], cfg, cache)
+            # A cache entry holds (rows, complete), as _extract_doc_checked returns.
+            results = [hit if hit is not None else next(computed) for hit in hits]
+            new_rows = [doc_rows for doc_rows, _ in results]
+            incomplete.update(batch_keys[i] for i, (_, complete) in zip(rest, results, strict=True)
+                              if not complete)
+            df = _frame([r for doc_rows in new_rows for r in doc_rows], seg_dtype)
+            if store is not None:
+                table = _in_batch_order(stored, store, batch_keys, held, rest, new_rows,
+                                        pa.Table.from_pandas(df, preserve_index=False))
+                stored_parts.append(table)
+                df = _dtypes(table.drop_columns([KEY_COLUMN]).to_pandas(), seg_dtype)
             n_linked += int(df["canonical_id"].notna().sum())
             writer.write(df)
         n = writer.rows
         writer.close(empty=_empty_frame() if seg_dtype is None else _frame([], seg_dtype))
     if cache is not None:
         cache.prune(keys)
+    if store is not None:
+        store.save(stored_parts, keys, leave_out=incomplete)
     logger.info("found %d entity mentions (%d linked) in %d segments", n, n_linked, n_segments)
     return n
 
@@ -486,17 +504,63 @@ def _cache(cfg: Config, cache_dir: Path | None) -> DocCache | None:
 
 
 def _extract(work: list[WorkItem], keys: list[str], cfg: Config, cache: DocCache | None) -> Iterator[list[dict[str, Any]]]:
-    if cache is None:
-        yield from map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities")
-        return
-    for doc_rows, _complete in cached_map(_extract_doc_checked, work, keys=keys, cache=cache,
-                                          compute=cfg.compute, desc="entities", should_cache=lambda r: r[1]):
+    for doc_rows, _complete in _extract_checked(work, keys, cfg, cache):
         yield doc_rows
+
+
+def _extract_checked(work: list[WorkItem], keys: list[str], cfg: Config,
+                     cache: DocCache | None) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """Each document's rows and whether they are complete (an incomplete result, cut by
+    the time limit, is not kept: the next run tries the document again)."""
+    if cache is None:
+        for doc_rows in map_ordered(_extract_doc, work, compute=cfg.compute, desc="entities"):
+            yield doc_rows, True
+        return
+    yield from cached_map(_extract_doc_checked, work, keys=keys, cache=cache, compute=cfg.compute,
+                          desc="entities", should_cache=lambda r: r[1])
+
+
+# The Arrow types of a batch's rows: what the row store keeps.
+ROWS_SCHEMA = pa.schema([("doc_id", pa.string()), ("seg_id", pa.int64()), ("char_start", pa.int64()),
+                         ("char_end", pa.int64()), ("text", pa.string()), ("label", pa.string()),
+                         ("canonical_id", pa.string()), ("canonical_name", pa.string()),
+                         ("source", pa.string())])
 
 
 def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS}).astype(
         {"char_start": "int64", "char_end": "int64"})
+
+
+def _in_batch_order(stored: pa.Table | None, store: RowStore, batch_keys: list[str], held: set[str],
+                    rest: list[int], new_rows: list[list[dict[str, Any]]], new: pa.Table) -> pa.Table:
+    """A batch's rows, its documents in table order (as an uncached run writes them), from
+    the store's rows of the documents it ``held`` and the ``new`` rows of the ``rest``
+    (``new_rows``: those rows per document), each tagged with its document's key."""
+    new_keys = [batch_keys[i] for i, doc_rows in zip(rest, new_rows, strict=True) for _ in doc_rows]
+    new = new.cast(ROWS_SCHEMA).append_column(KEY_COLUMN, pa.array(new_keys, pa.string()))
+    if stored is None:
+        return new
+    lengths = store.lengths()
+    new_len = dict(zip(rest, (len(r) for r in new_rows), strict=True))
+    index: list[range] = []
+    at_stored, at_new = 0, len(stored)
+    for i, key in enumerate(batch_keys):
+        if key in held:
+            n = lengths.get(key, 0)
+            index.append(range(at_stored, at_stored + n))
+            at_stored += n
+        else:
+            index.append(range(at_new, at_new + new_len[i]))
+            at_new += new_len[i]
+    both = pa.concat_tables([stored, new])
+    return both.take(pa.array([k for r in index for k in r], pa.int64()))
+
+
+def _dtypes(df: pd.DataFrame, seg_dtype: Any) -> pd.DataFrame:
+    """The column types of :func:`_frame` after an Arrow round trip."""
+    df["seg_id"] = df["seg_id"].astype(seg_dtype)
+    return df
 
 
 def _frame(rows: list[dict[str, Any]], seg_dtype: Any) -> pd.DataFrame:

@@ -59,6 +59,7 @@ import pyarrow as pa
 from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
 from pipeline.config import Config, LanguageConfig
 from pipeline.parallel import map_ordered
+from pipeline.row_store import KEY_COLUMN, RowStore
 from pipeline.textutil import char_script
 from pipeline.yamldata import load_yaml
 
@@ -526,6 +527,11 @@ COLUMNS = (
     "n_letters",
     "detector",
 )
+# The Arrow types of a batch's rows (``_compact`` of ``_frame``): what the row store keeps.
+ROWS_SCHEMA = pa.schema([("doc_id", pa.string()), ("seg_id", pa.int64()), ("lang", pa.string()),
+                         ("prob", pa.float64()), ("is_mixed", pa.bool_()), ("method", pa.string()),
+                         ("script", pa.string()), ("model_lang", pa.string()), ("model_prob", pa.float64()),
+                         ("shares", pa.string()), ("n_letters", pa.float64()), ("detector", pa.string())])
 
 
 def code_version() -> str:
@@ -635,26 +641,31 @@ def detect_languages_to(segments_path: Path, documents_path: Path, out_path: Pat
     # table is sorted by document at the end, so the rows are kept until then.
     parts: list[pa.Table] = []
     seg_dtype: Any = None
+    batches = _Batches(settings, cfg, cache, keys)
     for part in iter_table_groups(segments_path, key="doc_id", name="segments",
                                   columns=["doc_id", "seg_id", "text"], batch_rows=_READ_BATCH_ROWS):
         seg_dtype = part["seg_id"].dtype
         by_doc = _group_segments(part.sort_values(["doc_id", "seg_id"], kind="mergesort"))
         items = [_item(d, segs, "") for d, segs in by_doc.items()]
-        parts.append(_compact(_detect_batch(items, keys, settings, cfg, cache, seg_dtype)))
+        parts.append(batches.rows(items, seg_dtype))
     items = [_item(d, [], alone_texts[d]) for d in sorted(alone)]
     if items:
-        parts.append(_compact(_detect_batch(items, keys, settings, cfg, cache, seg_dtype)))
+        parts.append(batches.rows(items, seg_dtype))
     if cache is not None:
         cache.prune(keys)
+    if batches.store is not None:
+        batches.store.save(parts, keys)
     if parts:
         import pyarrow.compute as pc
 
         table = pa.concat_tables(parts, promote_options="permissive")
         del parts
+        if KEY_COLUMN in table.column_names:
+            table = table.drop_columns([KEY_COLUMN])
         # Batches follow the segments table; the table is sorted by document (a stable
         # sort: each document's rows keep their order, the document row first).
         table = table.take(pc.sort_indices(table, sort_keys=[("doc_id", "ascending")]))
-        out = table.to_pandas()
+        out = _dtypes(table.to_pandas(), seg_dtype)
         del table
     else:
         out = _frame([], seg_dtype)
@@ -667,17 +678,54 @@ def _compact(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+class _Batches:
+    """The rows of each batch of documents, from the row store of the last run, the
+    per-document cache, or the detector, in that order of preference (see
+    :mod:`pipeline.row_store`). Every batch's cache keys are appended to ``keys``."""
+
+    def __init__(self, settings: Settings, cfg: Config, cache: DocCache | None, keys: list[str]) -> None:
+        self.settings, self.cfg, self.cache, self.keys = settings, cfg, cache, keys
+        self.store = (RowStore(cache.root, digest=cache.digest, schema=ROWS_SCHEMA)
+                      if cache is not None else None)
+
+    def rows(self, items: list[tuple[str, list[tuple[Any, str]], str]], seg_dtype: Any) -> pa.Table:
+        """The languages rows of ``items`` as Arrow (documents in stored-then-new order;
+        the caller sorts by document), tagged with their keys when there is a store."""
+        batch_keys = [_key(item, self.settings) for item in items]
+        self.keys.extend(batch_keys)
+        store = self.store
+        if store is not None and not pd.api.types.is_integer_dtype(seg_dtype):
+            store = self.store = None  # non-integer segment ids: not the store's schema
+        stored, held = store.take(batch_keys) if store is not None else (None, set())
+        rest = [i for i, k in enumerate(batch_keys) if k not in held]
+        frame = _detect_batch([items[i] for i in rest], [batch_keys[i] for i in rest], self.settings,
+                              self.cfg, self.cache, seg_dtype)
+        new = _compact(frame)
+        if store is None:
+            return new
+        doc_key = {items[i][0]: batch_keys[i] for i in rest}
+        tags = pa.array([doc_key[str(d)] for d in frame["doc_id"].tolist()], pa.string())
+        new = new.cast(ROWS_SCHEMA).append_column(KEY_COLUMN, tags)
+        return pa.concat_tables([stored, new]) if stored is not None else new
+
+
+def _dtypes(out: pd.DataFrame, seg_dtype: Any) -> pd.DataFrame:
+    """The column types of :func:`_frame`'s rows after an Arrow round trip (the row
+    store's rows carry no pandas metadata)."""
+    if seg_dtype is not None and pd.api.types.is_integer_dtype(seg_dtype):
+        out["seg_id"] = out["seg_id"].astype("Int64")
+    return out
+
+
 def _column_names(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     return list(pq.read_schema(path).names)
 
 
-def _detect_batch(items: list[tuple[str, list[tuple[Any, str]], str]], keys: list[str], settings: Settings,
-                  cfg: Config, cache: DocCache | None, seg_dtype: Any) -> pd.DataFrame:
-    """The languages rows of one batch of documents (their cache keys appended to ``keys``)."""
-    batch_keys = [_key(item, settings) for item in items]
-    keys.extend(batch_keys)
+def _detect_batch(items: list[tuple[str, list[tuple[Any, str]], str]], batch_keys: list[str],
+                  settings: Settings, cfg: Config, cache: DocCache | None, seg_dtype: Any) -> pd.DataFrame:
+    """The languages rows of one batch of documents (``batch_keys``: their cache keys)."""
     # One look in the cache per document; only the misses go to the workers.
     hits = [cache.get(k) for k in batch_keys] if cache is not None else [None] * len(items)
     todo = [i for i, hit in enumerate(hits) if hit is None]
