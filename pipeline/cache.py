@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import os
@@ -84,6 +85,23 @@ def content_key(*parts: Any) -> str:
     """
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def rows_key(*parts: Any) -> str:
+    """A SHA-256 key of plain values (str, int, float, bool, None, tuples and lists of
+    them), as exact as :func:`content_key` and several times faster on the texts of a
+    corpus: pickled, not written as JSON. The caller passes Python values, not numpy
+    scalars (which pickle differently).
+
+    Pickled without the memo (``fast``), equal values give equal bytes whichever objects
+    hold them: the memo writes an object met twice as a back-reference, which would make
+    the key depend on object identity.
+    """
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True
+    pickler.dump(parts)
+    return hashlib.sha256(buf.getbuffer()).hexdigest()
 
 
 class DocCache:

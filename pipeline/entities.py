@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
+from pipeline.cache import DocCache, cached_map, package_versions, rows_key, stage_code_version
 from pipeline.config import Config
 from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize, warm_up
 from pipeline.parallel import map_ordered
@@ -494,7 +494,7 @@ def _key(item: WorkItem, cfg: Config) -> str:
     # different language) must miss. Not the entities settings: they are in the cache's
     # params digest (cache_params), which every entry's address already folds in.
     doc_id, segs, _ = item
-    return content_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs])
+    return rows_key(doc_id, [(_plain(s), t, lang) for s, t, lang in segs])
 
 
 def _cache(cfg: Config, cache_dir: Path | None) -> DocCache | None:

@@ -56,7 +56,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
+from pipeline.cache import DocCache, cached_map, package_versions, rows_key, stage_code_version
 from pipeline.config import Config, LanguageConfig
 from pipeline.parallel import map_ordered
 from pipeline.row_store import KEY_COLUMN, RowStore
@@ -767,7 +767,7 @@ def _item(doc_id: str, segs: list[tuple[Any, str]], doc_text: str) -> tuple[str,
 def _key(item: tuple[str, list[tuple[Any, str]], str], settings: Settings) -> str:
     # The settings are not part of it: they are in the cache's params digest
     # (cache_params), which every entry's address already folds in.
-    return content_key(*item)
+    return rows_key(*item)
 
 
 def _cache(settings: Settings, cache_dir: Path | None) -> DocCache | None:

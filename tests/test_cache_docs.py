@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.cache import DocCache, cached_map, content_key, params_digest
+from pipeline.cache import DocCache, cached_map, content_key, params_digest, rows_key
 from pipeline.config import ComputeConfig
 
 CALLS_FILE_ENV = "TEXTMINE_TEST_CACHE_CALLS"
@@ -166,3 +166,14 @@ def test_cache_content_key_is_canonical() -> None:
     assert a == content_key("doc1", [[1, "Bonjour", "fr"], [2, "Hello", "en"]])
     assert a != content_key("doc1", [(1, "Bonjour", "fr"), (2, "Hello!", "en")])
     assert content_key({"b": 1, "a": 2}) == content_key({"a": 2, "b": 1})
+
+
+def test_cache_rows_key_depends_on_values_only() -> None:
+    text = "Bonjour " * 3
+    a = rows_key("doc1", [(1, text, "fr"), (2, text, None)])
+    # The same values held by other objects (a shared string pickles as a back-reference
+    # without the ``fast`` pickler) give the same key.
+    assert a == rows_key("doc1", [(1, "Bonjour " * 3, "fr"), (2, "".join(["Bonjour "] * 3), None)])
+    assert a != rows_key("doc1", [(1, text, "fr"), (2, text, "fr")])
+    assert a != rows_key("doc1", [(1, text, "fr"), ("2", text, None)])
+    assert a != rows_key("doc1", [(1, text, "fr")], [(2, text, None)])
