@@ -33,6 +33,7 @@ the mentions a batch of whole documents at a time; the table is the one
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import re
@@ -373,12 +374,11 @@ def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Pat
     cache = _cache(cfg, cache_dir)
     # The rows of documents unchanged since the last run, in one read (pipeline.row_store).
     store = RowStore(cache.root, digest=cache.digest, schema=ROWS_SCHEMA) if cache is not None else None
-    stored_parts: list[pa.Table] = []
-    incomplete: set[str] = set()
     keys: list[str] = []
     n_segments = n_linked = 0
     seg_dtype: Any = None
-    with TableWriter(out_path, name="entities", split_key="doc_id") as writer:
+    with TableWriter(out_path, name="entities", split_key="doc_id") as writer, \
+            (store.writer() if store is not None else contextlib.nullcontext()) as kept:
         for part in iter_table_groups(segments_path, key="doc_id", name="segments", columns=seg_cols,
                                       batch_rows=_READ_BATCH_ROWS):
             seg_dtype = part["seg_id"].dtype
@@ -399,13 +399,13 @@ def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Pat
             # A cache entry holds (rows, complete), as _extract_doc_checked returns.
             results = [hit if hit is not None else next(computed) for hit in hits]
             new_rows = [doc_rows for doc_rows, _ in results]
-            incomplete.update(batch_keys[i] for i, (_, complete) in zip(rest, results, strict=True)
-                              if not complete)
             df = _frame([r for doc_rows in new_rows for r in doc_rows], seg_dtype)
-            if store is not None:
+            if store is not None and kept is not None:
                 table = _in_batch_order(stored, store, batch_keys, held, rest, new_rows,
                                         pa.Table.from_pandas(df, preserve_index=False))
-                stored_parts.append(table)
+                # Not results cut by the time limit: the next run tries them again.
+                kept.write(table, batch_keys, leave_out={batch_keys[i] for i, (_, complete)
+                                                         in zip(rest, results, strict=True) if not complete})
                 df = _dtypes(table.drop_columns([KEY_COLUMN]).to_pandas(), seg_dtype)
             n_linked += int(df["canonical_id"].notna().sum())
             writer.write(df)
@@ -413,8 +413,6 @@ def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Pat
         writer.close(empty=_empty_frame() if seg_dtype is None else _frame([], seg_dtype))
     if cache is not None:
         cache.prune(keys)
-    if store is not None:
-        store.save(stored_parts, keys, leave_out=incomplete)
     logger.info("found %d entity mentions (%d linked) in %d segments", n, n_linked, n_segments)
     return n
 

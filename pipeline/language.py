@@ -654,7 +654,10 @@ def detect_languages_to(segments_path: Path, documents_path: Path, out_path: Pat
     if cache is not None:
         cache.prune(keys)
     if batches.store is not None:
-        batches.store.save(parts, keys)
+        with batches.store.writer() as store:
+            for part in parts:  # held until the sort below in any case
+                store.write(part, ())
+            store.write(ROWS_SCHEMA.empty_table().append_column(KEY_COLUMN, pa.array([], pa.string())), keys)
     if parts:
         import pyarrow.compute as pc
 

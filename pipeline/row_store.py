@@ -16,16 +16,19 @@ them one by one. Like them, it is written by the pipeline into its own cache fol
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.tables import atomic_path
+from pipeline.tables import atomic_path, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,13 @@ class RowStore:
             meta = {}
         if meta.get("format") != _FORMAT or meta.get("digest") != self.digest:
             return  # other params or code: its keys would never match anyway
+        empty: list[str] = []
+        try:
+            side = json.loads(_sidecar(self.path).read_text(encoding="utf-8"))
+            if side.get("token") == meta.get("token"):
+                empty = list(side.get("empty", []))
+        except (OSError, ValueError, AttributeError):
+            pass  # documents without rows are then looked up in the per-document cache
         if not table.schema.remove_metadata().equals(self.schema):
             logger.warning("row store %s holds other columns; using the per-document cache", self.path)
             return
@@ -79,7 +89,7 @@ class RowStore:
         if spans is None:
             logger.warning("row store %s is not grouped by document; using the per-document cache", self.path)
             return
-        self._table, self._spans, self._empty = table, spans, set(meta.get("empty", []))
+        self._table, self._spans, self._empty = table, spans, set(empty)
 
     def take(self, keys: Sequence[str]) -> tuple[pa.Table | None, set[str]]:
         """The stored rows of those ``keys`` it holds (documents in the order of ``keys``,
@@ -98,25 +108,60 @@ class RowStore:
             self._lengths = {k: b - a for k, (a, b) in self._spans.items()}
         return self._lengths
 
-    def save(self, parts: Sequence[pa.Table], keys: Iterable[str], *,
-             leave_out: Collection[str] = ()) -> None:
-        """Replace the file with this run's rows: ``parts`` (the store's schema, key column
-        included) and the keys of all the run's documents (those without rows too), but
-        not those of ``leave_out`` (results the next run must compute again)."""
-        table = (pa.concat_tables([p.cast(self.schema) for p in parts]) if parts
-                 else self.schema.empty_table())
+    def writer(self) -> RowStoreWriter:
+        """A writer of this run's rows, batch by batch; the file is replaced when the
+        writer closes without an error (the old one stays otherwise)."""
+        return RowStoreWriter(self)
+
+
+class RowStoreWriter:
+    """Streams a run's rows into the store a batch at a time (nothing is held).
+
+    The keys of documents with no rows are only known at the end: they go into a small
+    JSON file beside the rows, tied to them by a token written in both.
+    """
+
+    def __init__(self, store: RowStore) -> None:
+        self.store = store
+        self._token = secrets.token_hex(8)
+        self._empty: set[str] = set()
+        self._stack = contextlib.ExitStack()
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+
+    def __enter__(self) -> RowStoreWriter:
+        meta = {"format": _FORMAT, "digest": self.store.digest, "token": self._token}
+        schema = self.store.schema.with_metadata({_META: json.dumps(meta).encode()})
+        tmp = self._stack.enter_context(atomic_path(self.store.path))
+        sink = self._stack.enter_context(pa.OSFile(str(tmp), "wb"))
+        # lz4: a tenth of the size for a few milliseconds; the file is read whole.
+        self._writer = self._stack.enter_context(
+            pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")))
+        return self
+
+    def write(self, table: pa.Table, keys: Iterable[str], *, leave_out: Collection[str] = ()) -> None:
+        """Add a batch: ``table`` (the store's schema, key column included) holds the
+        rows of the documents ``keys``, except those of ``leave_out`` (results the next
+        run must compute again), which are not kept."""
+        assert self._writer is not None, "use the writer as a context manager"
+        table = table.cast(self.store.schema)
         if leave_out:
             gone = pc.is_in(table.column(KEY_COLUMN), value_set=pa.array(sorted(leave_out), pa.string()))
             table = table.filter(pc.invert(gone))
         with_rows = set(pc.unique(table.column(KEY_COLUMN)).to_pylist())
-        empty = set(keys) - with_rows - set(leave_out)
-        meta = {"format": _FORMAT, "digest": self.digest, "empty": sorted(empty)}
-        table = table.replace_schema_metadata({_META: json.dumps(meta).encode()})
-        # lz4: a tenth of the size for a few milliseconds; the file is read whole.
-        options = pa.ipc.IpcWriteOptions(compression="lz4")
-        with atomic_path(self.path) as tmp, pa.OSFile(str(tmp), "wb") as sink, \
-                pa.ipc.new_file(sink, table.schema, options=options) as writer:
-            writer.write_table(table)
+        self._empty.update(k for k in keys if k not in with_rows and k not in leave_out)
+        self._writer.write_table(table)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        # The rows are renamed into place first: a sidecar of another token is ignored.
+        self._stack.__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            write_text(_sidecar(self.store.path),
+                       json.dumps({"token": self._token, "empty": sorted(self._empty)}))
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".empty.json")
 
 
 def _runs(keys: pa.ChunkedArray) -> dict[str, tuple[int, int]] | None:

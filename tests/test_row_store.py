@@ -30,10 +30,17 @@ def _rows(doc: str, n: int, key: str) -> pa.Table:
     return pa.table({"doc_id": [doc] * n, "n": list(range(n)), KEY_COLUMN: [key] * n})
 
 
+def _save(store: RowStore, parts: list[pa.Table], keys: list[str], **kw: Any) -> None:
+    with store.writer() as writer:
+        for part in parts:
+            writer.write(part, (), **kw)
+        writer.write(_rows("", 0, ""), keys, **kw)
+
+
 def test_row_store_gives_back_the_saved_rows_in_the_order_asked(tmp_path: Path) -> None:
     store = RowStore(tmp_path, digest="d1", schema=SCHEMA)
     assert store.take(["ka"]) == (None, set())
-    store.save([_rows("a", 2, "ka"), _rows("b", 3, "kb")], ["ka", "kb", "kc"])  # kc: no rows
+    _save(store, [_rows("a", 2, "ka"), _rows("b", 3, "kb")], ["ka", "kb", "kc"])  # kc: no rows
     again = RowStore(tmp_path, digest="d1", schema=SCHEMA)
     table, held = again.take(["kb", "kx", "kc", "ka"])
     assert held == {"ka", "kb", "kc"}
@@ -42,26 +49,42 @@ def test_row_store_gives_back_the_saved_rows_in_the_order_asked(tmp_path: Path) 
     assert table.column("n").to_pylist() == [0, 1, 2, 0, 1]
     assert again.lengths() == {"ka": 2, "kb": 3}
     # Results left out (to be computed again) are neither rows nor "no rows".
-    RowStore(tmp_path, digest="d1", schema=SCHEMA).save([_rows("a", 1, "ka"), _rows("b", 2, "kb")],
-                                                         ["ka", "kb", "kc"], leave_out={"kb", "kc"})
+    _save(RowStore(tmp_path, digest="d1", schema=SCHEMA), [_rows("a", 1, "ka"), _rows("b", 2, "kb")],
+          ["ka", "kb", "kc"], leave_out={"kb", "kc"})
     table, held = RowStore(tmp_path, digest="d1", schema=SCHEMA).take(["ka", "kb", "kc"])
     assert held == {"ka"} and table is not None and table.num_rows == 1
 
 
 def test_row_store_other_params_damage_or_ungrouped_rows_are_ignored(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    RowStore(tmp_path, digest="d1", schema=SCHEMA).save([_rows("a", 2, "ka")], ["ka"])
+    _save(RowStore(tmp_path, digest="d1", schema=SCHEMA), [_rows("a", 2, "ka")], ["ka"])
     assert RowStore(tmp_path, digest="d2", schema=SCHEMA).take(["ka"]) == (None, set())
     other = pa.schema([("doc_id", pa.string())])
     assert RowStore(tmp_path, digest="d1", schema=other).take(["ka"]) == (None, set())
     # A key in two runs of rows: the file was not written by save (which keeps documents whole).
-    RowStore(tmp_path, digest="d1", schema=SCHEMA).save(
-        [_rows("a", 1, "ka"), _rows("b", 1, "kb"), _rows("a", 1, "ka")], ["ka", "kb"])
+    _save(RowStore(tmp_path, digest="d1", schema=SCHEMA),
+          [_rows("a", 1, "ka"), _rows("b", 1, "kb"), _rows("a", 1, "ka")], ["ka", "kb"])
     assert RowStore(tmp_path, digest="d1", schema=SCHEMA).take(["ka"]) == (None, set())
     path = tmp_path / "rows.arrow"
     path.write_bytes(path.read_bytes()[:100])
     assert RowStore(tmp_path, digest="d1", schema=SCHEMA).take(["ka"]) == (None, set())
     assert sum("row store" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_row_store_writer_replaces_the_file_only_on_success(tmp_path: Path) -> None:
+    _save(RowStore(tmp_path, digest="d1", schema=SCHEMA), [_rows("a", 2, "ka")], ["ka", "kz"])
+    with pytest.raises(RuntimeError), RowStore(tmp_path, digest="d1", schema=SCHEMA).writer() as writer:
+        writer.write(_rows("b", 1, "kb"), ["kb"])
+        raise RuntimeError("the stage failed")
+    table, held = RowStore(tmp_path, digest="d1", schema=SCHEMA).take(["ka", "kb", "kz"])
+    assert held == {"ka", "kz"} and table is not None and table.num_rows == 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    # The list of documents without rows belongs to one file of rows: another's is ignored.
+    sidecar = tmp_path / "rows.empty.json"
+    kept = sidecar.read_text()
+    _save(RowStore(tmp_path, digest="d1", schema=SCHEMA), [_rows("a", 2, "ka")], ["ka", "ky"])
+    sidecar.write_text(kept)
+    assert RowStore(tmp_path, digest="d1", schema=SCHEMA).take(["ka", "ky", "kz"])[1] == {"ka"}
 
 
 # --- the stages -------------------------------------------------------------------------------
