@@ -50,7 +50,7 @@ from pipeline.config import Config
 from pipeline.gazetteer import LANGS, canonical_names, gazetteer_for, label_of, tokenize, warm_up
 from pipeline.parallel import map_ordered
 from pipeline.resolutions import find_citations
-from pipeline.row_store import KEY_COLUMN, RowStore
+from pipeline.row_store import KEY_COLUMN, RowStore, in_order
 
 logger = logging.getLogger(__name__)
 
@@ -401,8 +401,8 @@ def extract_entities_to(segments_path: Path, languages_path: Path, out_path: Pat
             new_rows = [doc_rows for doc_rows, _ in results]
             df = _frame([r for doc_rows in new_rows for r in doc_rows], seg_dtype)
             if store is not None and kept is not None:
-                table = _in_batch_order(stored, store, batch_keys, held, rest, new_rows,
-                                        pa.Table.from_pandas(df, preserve_index=False))
+                new = _tagged(pa.Table.from_pandas(df, preserve_index=False), batch_keys, rest, new_rows)
+                table = in_order(stored, new, batch_keys)  # as an uncached run writes them
                 # Not results cut by the time limit: the next run tries them again.
                 kept.write(table, batch_keys, leave_out={batch_keys[i] for i, (_, complete)
                                                          in zip(rest, results, strict=True) if not complete})
@@ -530,29 +530,12 @@ def _empty_frame() -> pd.DataFrame:
         {"char_start": "int64", "char_end": "int64"})
 
 
-def _in_batch_order(stored: pa.Table | None, store: RowStore, batch_keys: list[str], held: set[str],
-                    rest: list[int], new_rows: list[list[dict[str, Any]]], new: pa.Table) -> pa.Table:
-    """A batch's rows, its documents in table order (as an uncached run writes them), from
-    the store's rows of the documents it ``held`` and the ``new`` rows of the ``rest``
-    (``new_rows``: those rows per document), each tagged with its document's key."""
+def _tagged(new: pa.Table, batch_keys: list[str], rest: list[int],
+            new_rows: list[list[dict[str, Any]]]) -> pa.Table:
+    """``new`` (the rows of the documents ``rest``, ``new_rows`` of each) in the row
+    store's schema, each row tagged with its document's key."""
     new_keys = [batch_keys[i] for i, doc_rows in zip(rest, new_rows, strict=True) for _ in doc_rows]
-    new = new.cast(ROWS_SCHEMA).append_column(KEY_COLUMN, pa.array(new_keys, pa.string()))
-    if stored is None:
-        return new
-    lengths = store.lengths()
-    new_len = dict(zip(rest, (len(r) for r in new_rows), strict=True))
-    index: list[range] = []
-    at_stored, at_new = 0, len(stored)
-    for i, key in enumerate(batch_keys):
-        if key in held:
-            n = lengths.get(key, 0)
-            index.append(range(at_stored, at_stored + n))
-            at_stored += n
-        else:
-            index.append(range(at_new, at_new + new_len[i]))
-            at_new += new_len[i]
-    both = pa.concat_tables([stored, new])
-    return both.take(pa.array([k for r in index for k in r], pa.int64()))
+    return new.cast(ROWS_SCHEMA).append_column(KEY_COLUMN, pa.array(new_keys, pa.string()))
 
 
 def _dtypes(df: pd.DataFrame, seg_dtype: Any) -> pd.DataFrame:

@@ -655,9 +655,8 @@ def detect_languages_to(segments_path: Path, documents_path: Path, out_path: Pat
         cache.prune(keys)
     if batches.store is not None:
         with batches.store.writer() as store:
-            for part in parts:  # held until the sort below in any case
-                store.write(part, ())
-            store.write(ROWS_SCHEMA.empty_table().append_column(KEY_COLUMN, pa.array([], pa.string())), keys)
+            if parts:  # held until the sort below in any case
+                store.write(pa.concat_tables(parts), keys)
     if parts:
         import pyarrow.compute as pc
 

@@ -57,7 +57,6 @@ class RowStore:
         self._table: pa.Table | None = None
         self._spans: dict[str, tuple[int, int]] = {}
         self._empty: set[str] = set()
-        self._lengths: dict[str, int] | None = None
         self._load()
 
     def _load(self) -> None:
@@ -102,12 +101,6 @@ class RowStore:
         index = np.concatenate([np.arange(a, b) for a, b in spans])
         return self._table.take(pa.array(index)), held
 
-    def lengths(self) -> dict[str, int]:
-        """The number of stored rows of each document that has rows."""
-        if self._lengths is None:
-            self._lengths = {k: b - a for k, (a, b) in self._spans.items()}
-        return self._lengths
-
     def writer(self) -> RowStoreWriter:
         """A writer of this run's rows, batch by batch; the file is replaced when the
         writer closes without an error (the old one stays otherwise)."""
@@ -124,7 +117,10 @@ class RowStoreWriter:
     def __init__(self, store: RowStore) -> None:
         self.store = store
         self._token = secrets.token_hex(8)
-        self._empty: set[str] = set()
+        # Over all batches: a document's rows and its key may come in different writes.
+        self._keys: set[str] = set()
+        self._with_rows: set[str] = set()
+        self._left_out: set[str] = set()
         self._stack = contextlib.ExitStack()
         self._writer: pa.ipc.RecordBatchFileWriter | None = None
 
@@ -147,8 +143,9 @@ class RowStoreWriter:
         if leave_out:
             gone = pc.is_in(table.column(KEY_COLUMN), value_set=pa.array(sorted(leave_out), pa.string()))
             table = table.filter(pc.invert(gone))
-        with_rows = set(pc.unique(table.column(KEY_COLUMN)).to_pylist())
-        self._empty.update(k for k in keys if k not in with_rows and k not in leave_out)
+        self._keys.update(keys)
+        self._with_rows.update(pc.unique(table.column(KEY_COLUMN)).to_pylist())
+        self._left_out.update(leave_out)
         self._writer.write_table(table)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -156,8 +153,22 @@ class RowStoreWriter:
         # The rows are renamed into place first: a sidecar of another token is ignored.
         self._stack.__exit__(exc_type, exc, tb)
         if exc_type is None:
-            write_text(_sidecar(self.store.path),
-                       json.dumps({"token": self._token, "empty": sorted(self._empty)}))
+            empty = self._keys - self._with_rows - self._left_out
+            write_text(_sidecar(self.store.path), json.dumps({"token": self._token, "empty": sorted(empty)}))
+
+
+def in_order(stored: pa.Table | None, new: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """The rows of ``stored`` (from :meth:`RowStore.take`) and ``new`` (the store's schema,
+    key column included) together, documents in the order of ``keys`` (as an uncached
+    run gives them), each one's rows in their order."""
+    if stored is None:
+        return new
+    both = pa.concat_tables([stored, new.cast(stored.schema)])
+    spans = _runs(both.column(KEY_COLUMN))
+    if spans is None:
+        raise ValueError("a document's rows are both stored and new")
+    index = [np.arange(*spans[k]) for k in keys if k in spans]
+    return both.take(pa.array(np.concatenate(index) if index else [], pa.int64()))
 
 
 def _sidecar(path: Path) -> Path:

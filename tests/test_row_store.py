@@ -7,6 +7,7 @@ and write the tables an uncached run writes."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from pipeline import entities as entities_mod
 from pipeline import language as language_mod
 from pipeline.config import ComputeConfig, Config, load_config
 from pipeline.ingest import ingest_corpus_to
-from pipeline.row_store import KEY_COLUMN, RowStore
+from pipeline.row_store import KEY_COLUMN, RowStore, in_order
 from pipeline.tables import read_table, table_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,12 @@ def test_row_store_gives_back_the_saved_rows_in_the_order_asked(tmp_path: Path) 
     assert table is not None
     assert table.column("doc_id").to_pylist() == ["b", "b", "b", "a", "a"]
     assert table.column("n").to_pylist() == [0, 1, 2, 0, 1]
-    assert again.lengths() == {"ka": 2, "kb": 3}
+    # The documents without rows, across the writer's batches: kc only.
+    assert json.loads((tmp_path / "rows.empty.json").read_text())["empty"] == ["kc"]
+    # Stored and new rows together, documents in the order asked.
+    new = _rows("c", 1, "kc2")
+    both = in_order(table, new, ["ka", "kc2", "kb"])
+    assert both.column(KEY_COLUMN).to_pylist() == ["ka", "ka", "kc2", "kb", "kb", "kb"]
     # Results left out (to be computed again) are neither rows nor "no rows".
     _save(RowStore(tmp_path, digest="d1", schema=SCHEMA), [_rows("a", 1, "ka"), _rows("b", 2, "kb")],
           ["ka", "kb", "kc"], leave_out={"kb", "kc"})
