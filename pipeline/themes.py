@@ -26,12 +26,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
-import io
 import json
 import logging
 import math
-import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -42,7 +39,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.cache import DocCache, cached_map, content_key, package_versions, stage_code_version
+from pipeline.cache import (
+    DocCache,
+    cached_map,
+    content_key,
+    package_versions,
+    rows_key,
+    stage_code_version,
+)
 from pipeline.config import Config, ThemesConfig
 from pipeline.memory import release_free_memory
 from pipeline.parallel import map_ordered, warm_pool
@@ -297,7 +301,7 @@ def analyze_segments(
             params=cache_params(matcher),
             code_version=code_version(),
         )
-        keys = {d: _states_key(d, [r[1:] for r in docs[d]]) for d in doc_ids}
+        keys = {d: rows_key(d, [r[1:] for r in docs[d]]) for d in doc_ids}
         # Entries hold the segments' state tuples: unpickling plain tuples and building
         # the segments here is about twice as fast as unpickling the objects. The cyclic
         # GC is paused meanwhile: its full passes over the growing heap (nothing here is
@@ -405,10 +409,10 @@ def subthemes_by_theme(
     for t in themes:
         if len(by_theme[t]) > tcfg.stability_max_rows:
             rows = _stability_rows(segs, by_theme[t], max_rows=tcfg.stability_max_rows)
-            curve_keys[t] = _states_key("stability", t, [segs[i].__getstate__() for i in rows])
+            curve_keys[t] = rows_key("stability", t, [segs[i].__getstate__() for i in rows])
     known = {t: curve_cache.get(k) for t, k in curve_keys.items()}
     items = [(t, states[t], concept_names, cfg, known.get(t)) for t in themes]
-    keys = [_states_key(t, states[t]) for t in themes]
+    keys = [rows_key(t, states[t]) for t in themes]
     del states
     computed = list(cached_map(
         _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes",
@@ -420,21 +424,6 @@ def subthemes_by_theme(
     cache.prune(keys)
     curve_cache.prune(curve_keys.values())
     return _merge_subthemes(computed)
-
-
-def _states_key(*parts: Any) -> str:
-    """A SHA-256 key of segments (``_Seg.__getstate__`` or segment rows: str, int, None,
-    tuples and lists) and names, five times faster than ``content_key``'s JSON.
-
-    Pickled without the memo (``fast``), equal values give equal bytes whichever
-    objects hold them: the memo writes an object met twice as a back-reference, which
-    would make the key depend on object identity.
-    """
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=5)
-    pickler.fast = True
-    pickler.dump(parts)
-    return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
 def _merge_subthemes(
