@@ -106,3 +106,17 @@ def test_actors_typing_accuracy_on_sample_without_metadata(sample_run: Path, sam
     assert sum(total.values()) >= 10
     assert acc >= 0.95
 
+
+
+def test_cue_lexicon_reports_a_raw_expression_that_does_not_compile(tmp_path: Path) -> None:
+    from pipeline.stakeholders import CUES_PATH, load_cues
+
+    text = CUES_PATH.read_text(encoding="utf-8")
+    # A plain entry full of regex syntax is escaped and loads; a broken raw one names itself.
+    good = tmp_path / "good.yaml"
+    good.write_text(text.replace('"国务院办公厅"', '"国务院办公厅", "(ministry) [of* x"'), encoding="utf-8")
+    assert any(c.source == "(ministry) [of* x" for c in load_cues(good).cues)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace('"国务院办公厅"', '"re:ministry (of"'), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"re:ministry \(of.*does not compile"):
+        load_cues(bad)
