@@ -26,7 +26,7 @@ from ctypes import CFUNCTYPE, byref, c_double, c_float, c_int, c_uint, c_void_p,
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.textnorm import BREAK, Line, PageLines, clean_chars, is_rtl_text
+from pipeline.textnorm import BREAK, Line, PageLines, clean_chars, is_cjk, is_rtl_text
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +106,12 @@ def extract_pdf(path: Path, *, ocr: OcrSettings, max_pages: int) -> PdfResult:
                 width, height = page.get_size()
                 textpage = page.get_textpage()
                 try:
-                    lines = _page_lines(textpage, pdfium_c)
+                    spans: list[range] = []
+                    lines = _page_lines(textpage, pdfium_c, spans=spans)
                     if lines and is_rtl_text(" ".join(ln.text for ln in lines)):
                         lines = _rtl_lines(path, i, page, pdfium_c, textpage=textpage) or lines
+                    elif lines:
+                        lines = _with_ruled_tables(lines, spans, page, textpage, pdfium_c)
                 finally:
                     textpage.close()
                 n_chars = sum(len(ln.text.strip()) for ln in lines)
@@ -139,14 +142,15 @@ _MARKER = re.compile(r"(?<=[^\s\d])\d{1,3}")
 _CJK_SPACE = re.compile(r"(?<=[\u2e80-\u9fff\uff00-\uff60]) | (?=[\u2e80-\u9fff\uff00-\uff60])")
 
 
-def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
+def _page_lines(textpage, pdfium_c, *, spans: list[range] | None = None) -> list[Line]:  # noqa: ANN001
     """Lines of a page in PDFium's reading order, each with the box of its end characters.
 
     PDFium separates the lines it finds with CR LF, and the text's index i is the
     character index i, so two character boxes per line give the line's extent. Two
     repairs need the characters themselves: footnote markers (digits set in a smaller
     superscript font) are dropped, and the spaces PDFium invents between Chinese and
-    Latin runs (it sees a font change as a word gap) are removed.
+    Latin runs (it sees a font change as a word gap) are removed. ``spans``, when given,
+    receives each returned line's character indices.
     """
     raw = textpage.get_text_range()
     n_chars = textpage.count_chars()
@@ -172,10 +176,12 @@ def _page_lines(textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
             hyphen = end < pos - 2  # the piece ended at a U+FFFE
             if part.strip():
                 line = _line_of(part + ("\ufffe" if hyphen else ""), start, n_chars, fns, page, charbox)
-                if line is not None:
+                if line is not None and line.text:
                     lines.append(line)
+                    if spans is not None:
+                        spans.append(range(start, min(end + (1 if hyphen else 0), n_chars)))
             start = end + 1
-    return [ln for ln in lines if ln.text]
+    return lines
 
 
 def _line_of(part: str, start: int, n_chars: int, fns: _TextFunctions, page: c_void_p,
@@ -508,6 +514,102 @@ def _rtl_lines(path: Path, index: int, page, pdfium_c, *, textpage=None) -> list
         ln.text = _balance_brackets(ln.text)
     lines.sort(key=lambda ln: -ln.top)
     return lines
+
+
+def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
+    """A left-to-right page's lines with each row of a ruled table as one line.
+
+    PDFium reads a table line by line across the row, so a cell whose text wraps comes
+    out in pieces interleaved with its neighbours' ("Emergency calls | Mandatory, |
+    Mostly", then "location data | voluntary"), and each piece became a paragraph of
+    its own. Rows of ruled tables (drawn grids) are read cell by cell instead, left to
+    right, each cell's lines joined, as on right-to-left pages; the row's line takes the
+    place of its first piece, so the page's reading order (its columns) is kept. Pages
+    without drawn strokes cost one pass over their objects. ``spans``: each line's
+    character indices (:func:`_page_lines`).
+    """
+    height = float(page.get_size()[1])
+    bounds = _path_bounds(page, pdfium_c)
+    rows = _grid_rows(bounds, height) if len(bounds) >= 4 else []
+    if not rows:
+        return lines
+    row_of: list[int | None] = []
+    for ln in lines:
+        mid = height - (ln.top + ln.bottom) / 2  # top-down, as the rows' boxes
+        row_of.append(next((k for k, r in enumerate(rows) if r.bbox[0] - 1 <= ln.x0 and ln.x1 <= r.bbox[2] + 1
+                            and r.bbox[1] - 1 <= mid <= r.bbox[3] + 1), None))
+    if all(k is None for k in row_of):
+        return lines
+    typical = sorted(ln.size for ln in lines)[len(lines) // 2]
+    row_lines = _ltr_rows(rows, [(span, k) for span, k in zip(spans, row_of, strict=True) if k is not None],
+                          textpage, pdfium_c, height, typical)
+    out: list[Line] = []
+    placed: set[int] = set()
+    for ln, k in zip(lines, row_of, strict=True):
+        if k is None:
+            out.append(ln)
+        elif k not in placed:
+            placed.add(k)
+            if row_lines[k] is not None:
+                out.append(row_lines[k])
+    return out
+
+
+def _ltr_rows(rows: list[_Row], pieces: list[tuple[range, int]], textpage, pdfium_c, height: float,  # noqa: ANN001
+              typical: float) -> list[Line | None]:
+    """One line per row (``None`` for a row without text) from the pieces of text
+    PDFium read inside it: each character goes to the cell under its centre (a space
+    to its predecessor's), each cell's pieces are joined as the lines of a paragraph,
+    and the cells follow each other left to right. PDFium's own characters and spaces
+    are kept: left-to-right text needs no reordering, and this costs a box per
+    character where reading glyphs (:func:`_table_rows`) costs four calls and a sort."""
+    from pipeline.textnorm import join_lines
+
+    raw = textpage.get_text_range()
+    tp = cast(textpage.raw, c_void_p)
+    fns = _text_functions(pdfium_c)
+    charbox = _charbox_reader(textpage.raw, pdfium_c)
+    # per row: per cell (sorted by x0): the text of each piece, in PDFium's order
+    cells = [sorted(r.cells, key=lambda c: c[0]) for r in rows]
+    texts: list[list[list[str]]] = [[[] for _ in cs] for cs in cells]
+    for span, k in pieces:
+        current: dict[int, list[str]] = {}
+        cell = None
+        for i in span:
+            ch = raw[i] if i < len(raw) else ""
+            if ch in ("\r", "\n", ""):
+                continue
+            if ch in ("\x02", "\ufffe") or ch.isspace():
+                # A hyphen mark or a space (perhaps one PDFium invented, without a box)
+                # belongs with the character before it; PDFium's spaces between Chinese
+                # and other text go, as in _line_of.
+                if cell is not None and not (ch == " " and fns.is_generated(tp, i) == 1 and (
+                        is_cjk(raw[i - 1]) or (i + 1 < len(raw) and is_cjk(raw[i + 1])))):
+                    current[cell].append(ch if ch.isspace() else BREAK)
+                continue
+            left, _bottom, right, _top = charbox(i)
+            centre = (left + right) / 2
+            cell = next((j for j, c in enumerate(cells[k]) if c[0] - 1 <= centre <= c[2] + 1), cell)
+            if cell is not None:
+                current.setdefault(cell, []).append(ch)
+        for j, chars in current.items():
+            texts[k][j].append("".join(chars))
+    out: list[Line | None] = []
+    for r, row in enumerate(rows):
+        parts = []
+        for pieces_of_cell in texts[r]:
+            text = ""
+            for piece in pieces_of_cell:
+                text = join_lines(text, piece)
+            if text.strip():
+                parts.append(clean_chars(text).strip())
+        if parts:
+            first = cells[r][0]
+            # Narrowed to its first cell, the row reads as a short line: a paragraph of its own.
+            out.append(Line(" ".join(parts), first[0], first[2], height - row.bbox[1], height - row.bbox[3], typical))
+        else:
+            out.append(None)
+    return out
 
 
 def _path_bounds(page, pdfium_c) -> list[tuple[float, float, float, float]]:  # noqa: ANN001

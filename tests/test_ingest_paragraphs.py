@@ -33,20 +33,46 @@ def test_ingest_paragraphs_soft_hyphen_joins_do_not_break_a_paragraph():
 
 
 def test_ingest_paragraphs_every_pdf_line_is_one_visual_line():
-    from pipeline.extract_pdf import OcrSettings, extract_pdf
+    import pypdfium2.raw as pdfium_c
 
-    # Arabic pages are read glyph by glyph, and a table row there is one Line on purpose.
+    from pipeline.extract_pdf import _page_lines, open_pdf
+
+    # PDFium's lines, before a ruled table's row (one Line on purpose, however many
+    # lines its cells wrap over) takes the place of its pieces.
     pdfs = sorted(p for p in SAMPLE.glob("[a-z][a-z]-0*.pdf") if not p.name.startswith("ar-"))
     if not pdfs:
         pytest.skip("no sample PDFs")
     tall = []
     for path in pdfs:
-        res = extract_pdf(path, ocr=OcrSettings(False, "eng", 300, 0, 25), max_pages=50)
-        # A line that PDFium joined over a soft hyphen spanned several text lines: its
-        # box was several times its font size high.
-        tall += [(path.name, ln.text[:40]) for page in res.pages for ln in page.lines
-                 if ln.size > 0 and ln.height > 1.6 * ln.size]
+        doc = open_pdf(path)
+        for page in doc:
+            textpage = page.get_textpage()
+            # A line that PDFium joined over a soft hyphen spanned several text lines:
+            # its box was several times its font size high.
+            tall += [(path.name, ln.text[:40]) for ln in _page_lines(textpage, pdfium_c)
+                     if ln.size > 0 and ln.height > 1.6 * ln.size]
+            textpage.close()
+            page.close()
+        doc.close()
     assert tall == []
+
+
+@pytest.mark.parametrize(("name", "rows"), [
+    ("en-02-northwind-telecom.pdf", ["Area Operators OTT providers",
+                                     "Emergency calls Mandatory, location data Mostly voluntary",
+                                     "Consumer redress Regulator and ombudsman Platform procedures"]),
+    # In the left column of a two-column page; a cell hyphenated before a capital.
+    ("fr-01-regulateur-senegal.pdf", ["Abonnements Internet mobile (millions) 7,9 13,1",
+                                      "Part de la population couverte par l'IMT-Advanced (%) 21 68"]),
+])
+def test_ingest_paragraphs_ruled_table_row_is_one_paragraph(name: str, rows: list[str]):
+    # PDFium reads a table line by line across the row: a cell that wraps came out in
+    # pieces interleaved with its neighbours' ("Mandatory," | "Mostly" | "location data"
+    # | "voluntary"), each a paragraph of its own.
+    paras = _pdf_paragraphs(name)
+    for row in rows:
+        assert row in paras
+    assert not [p for p in paras if p in {"Mandatory,", "Mostly", "location data", "(millions)", "mobile"}]
 
 
 def test_ingest_paragraphs_two_column_page_keeps_paragraphs_whole():
