@@ -197,6 +197,7 @@ def read_metadata(corpus: Path, *, cache_dir: Path | None = None) -> Metadata:
     if missing:
         meta.problems.append(f"metadata.csv lacks columns {missing}")
         logger.warning("metadata.csv lacks columns %s; those fields stay empty", missing)
+    row_issues: list[tuple[int, str, str]] = []
     for lineno, raw in _rows(reader, meta):
         row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
         name = row.get("file", "").replace("\\", "/")
@@ -229,9 +230,32 @@ def read_metadata(corpus: Path, *, cache_dir: Path | None = None) -> Metadata:
             if out.submitted is None:
                 out.issues.append(f"unreadable submitted date {sub!r} (use YYYY-MM-DD)")
         for issue in out.issues:
-            logger.warning("metadata.csv line %d (%s): %s", lineno, key, issue)
+            row_issues.append((lineno, key, issue))
         if key in meta.rows:
             logger.warning("metadata.csv line %d: second row for %s ignored", lineno, key)
             continue
         meta.rows[key] = out
+    _log_row_issues(row_issues)
     return meta
+
+
+# Row problems logged one by one; the rest are summed up by kind (each is also in the
+# documents table's ``metadata_issue``): a large consultation's export often repeats one
+# unknown value on hundreds of rows.
+_LOGGED_ROW_ISSUES = 10
+
+
+def _log_row_issues(issues: list[tuple[int, str, str]]) -> None:
+    for lineno, key, issue in issues[:_LOGGED_ROW_ISSUES]:
+        logger.warning("metadata.csv line %d (%s): %s", lineno, key, issue)
+    rest = issues[_LOGGED_ROW_ISSUES:]
+    if rest:
+        kinds: dict[str, list[int]] = {}
+        for lineno, _key, issue in rest:
+            kinds.setdefault(issue.split(" (allowed:")[0], []).append(lineno)
+        listed = "; ".join(
+            f"{kind}: {len(lines)} row{'s' if len(lines) > 1 else ''} (line{'s' if len(lines) > 1 else ''} "
+            f"{', '.join(map(str, lines[:5]))}{', ...' if len(lines) > 5 else ''})"
+            for kind, lines in sorted(kinds.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+        logger.warning("metadata.csv: %d more row problems (see the documents table's metadata_issue): %s",
+                       len(rest), listed)
