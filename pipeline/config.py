@@ -135,7 +135,7 @@ class ThemesConfig:
     concept_weight: float = 0.6
     min_subtheme_size: int = 5
     min_stability: float = 0.7
-    stability_tolerance: float = 0.5
+    stability_tolerance: float = 0.0
     stability_runs: int = 10
     stability_sample: float = 0.8
     stability_max_rows: int = 1500

@@ -4,9 +4,9 @@ Features of a segment are two L2-normalised TF-IDF blocks side by side: its seed
 concepts (language-neutral ids, so a French and a Chinese paragraph on the same point
 share features) and its own words (language-tagged stems or jieba words). The number of
 sub-themes is the k whose NMF fits on resampled segments best reproduce the partition
-fitted on all of them (mean adjusted Rand index), the largest of those within a small tolerance of
-the best; when even the best is far below ``min_stability``, one sub-theme
-(``choose_k``). The curve and the reason are reported with the sub-themes. Stability
+fitted on all of them (mean adjusted Rand index; with ``themes.stability_tolerance``
+above 0, the largest k within that tolerance of the best); when even the best is far
+below ``min_stability``, one sub-theme (``choose_k``). The curve and the reason are reported with the sub-themes. Stability
 runs refit NMF (from the SVD) on random subsamples drawn from ``base.seed``; the final fit
 uses all segments and the same SVD start, so another seed changes the output
 only if it changes the chosen k.

@@ -38,3 +38,19 @@ def test_a_weak_best_is_flagged() -> None:
     k, why = choose_k({2: 0.55, 3: 0.64}, min_stability=0.7, tolerance=0.5)
     assert k == 3
     assert "with care" in why
+
+
+def test_default_takes_the_most_stable_k() -> None:
+    from pipeline.config import ThemesConfig
+
+    # Two seeds' curves of one small theme (sample connectivity): flat and low, so with
+    # a relative tolerance of 0.25 the largest "tied" k went from 2 to 8 between seeds.
+    # The most stable k is 2 on both.
+    tol = ThemesConfig().stability_tolerance
+    assert tol == 0.0
+    seed42 = {2: 0.725, 3: 0.639, 4: 0.654, 5: 0.547, 6: 0.48, 7: 0.566, 8: 0.604}
+    seed43 = {2: 0.696, 3: 0.643, 4: 0.637, 5: 0.555, 6: 0.481, 7: 0.576, 8: 0.626}
+    assert choose_k(seed42, min_stability=0.7, tolerance=0.25)[0] == 2
+    assert choose_k(seed43, min_stability=0.7, tolerance=0.25)[0] == 8
+    assert choose_k(seed42, min_stability=0.7, tolerance=tol)[0] == 2
+    assert choose_k(seed43, min_stability=0.7, tolerance=tol)[0] == 2
