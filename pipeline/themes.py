@@ -975,6 +975,21 @@ class _LabelIndex:
             keys = set(segs[i].keys)
             self.df[(lab, segs[i].lang)].update(keys)
             self.lang_df[segs[i].lang].update(keys)
+        self._columns: tuple[list[str], dict[str, tuple[np.ndarray, list[str]]]] | None = None
+
+    def language_columns(self, names: list[str]) -> dict[str, tuple[np.ndarray, list[str]]]:
+        """Per language, the feature columns (of ``names``) that are its words, and the
+        words: found once per partition, not once per sub-theme and language (a scan of
+        every feature name each time was most of the labelling)."""
+        if self._columns is None or self._columns[0] is not names:
+            found: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
+            for j, name in enumerate(names):
+                lang, sep, key = name.partition(":")
+                if sep:
+                    found[lang][0].append(j)
+                    found[lang][1].append(key)
+            self._columns = (names, {lg: (np.array(c, dtype=np.int64), k) for lg, (c, k) in found.items()})
+        return self._columns[1]
 
     def forms(self, rows: list[int], key: str) -> Counter[str]:
         """How often each written form of ``key`` occurs in ``rows``."""
@@ -1005,14 +1020,9 @@ def _nmf_terms(
     inside = index.df.get((cluster_no, lang), Counter())
     everywhere = index.lang_df.get(lang, Counter())
     n_in = max(len(rows), 1)
-    prefix = f"{lang}:"
-    ranked = sorted(
-        (
-            (-float(w), name[len(prefix) :])
-            for name, w in zip(names, loadings, strict=True)
-            if w > 0 and name.startswith(prefix)
-        ),
-    )
+    cols, keys = index.language_columns(names).get(lang, (np.empty(0, dtype=np.int64), []))
+    weights = loadings[cols]
+    ranked = sorted((-float(weights[p]), keys[p]) for p in np.flatnonzero(weights > 0).tolist())
     out: list[str] = []
     for _, key in ranked:
         n_key = inside.get(key, 0)
