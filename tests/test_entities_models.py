@@ -88,3 +88,20 @@ def test_entities_models_gazetteer_wins_on_overlap(model_entities: pd.DataFrame)
         spans = sorted(zip(group["char_start"], group["char_end"], strict=True))
         for (_a1, b1), (a2, _b2) in zip(spans, spans[1:], strict=False):
             assert b1 <= a2, f"overlapping spans in {doc_id}"
+
+
+def test_natasha_loaded_without_similarity_tables_tags_the_same() -> None:
+    pytest.importorskip("natasha")
+    from natasha import NewsEmbedding, NewsNERTagger
+    from navec.pq import PQ
+
+    from pipeline.entities import _load_natasha
+
+    texts = ["Министерство связи и информатизации Республики Беларусь приветствует консультацию МСЭ.",
+             "Роскомнадзор и Минцифры России провели встречу в Москве с представителями ICANN и ЮНЕСКО."]
+    plain = NewsNERTagger(NewsEmbedding())
+    want = [[(s.start, s.stop, s.type) for s in m.spans] for m in plain.map(texts)]
+    assert any(want)
+    got = _load_natasha()(texts)
+    assert [[(a, b) for a, b, _ in spans] for spans in got] == [[(a, b) for a, b, _ in spans] for spans in want]
+    assert PQ.precompute is not None and PQ.precompute.__name__ == "precompute"  # restored
