@@ -550,8 +550,9 @@ def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pd
             out.append(ln)
         elif k not in placed:
             placed.add(k)
-            if row_lines[k] is not None:
-                out.append(row_lines[k])
+            row = row_lines[k]
+            if row is not None:
+                out.append(row)
     return out
 
 
