@@ -530,7 +530,8 @@ def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pd
     """
     height = float(page.get_size()[1])
     bounds = _path_bounds(page, pdfium_c)
-    rows = _grid_rows(bounds, height) if len(bounds) >= 4 else []
+    # A row of one cell is a box around text, which PDFium reads in order already.
+    rows = [r for r in (_grid_rows(bounds, height) if len(bounds) >= 4 else []) if len(r.cells) >= 2]
     if not rows:
         return lines
     row_of: list[int | None] = []
@@ -682,6 +683,13 @@ def _grid_rows(bounds: list[tuple[float, float, float, float]], height: float) -
     horizontal = [(x0, x1, (b + t) / 2) for x0, b, x1, t in bounds if t - b < 2.5 and x1 - x0 > 20]
     vertical = [((x0 + x1) / 2, b, t) for x0, b, x1, t in bounds if x1 - x0 < 2.5 and t - b > 5]
     if len(horizontal) < 2 or len(vertical) < 2:
+        return []
+    # A rule between rows spans at least one cell, from one vertical rule to another; a
+    # shorter stroke is an underline (a link in a boxed paragraph), not a row's edge.
+    edges = sorted({round(x) for x, _, _ in vertical})
+    horizontal = [(x0, x1, y) for x0, x1, y in horizontal
+                  if sum(1 for e in edges if x0 - 2 <= e <= x1 + 2) >= 2]
+    if len(horizontal) < 2:
         return []
     ys = sorted({round(y) for _, _, y in horizontal})
     rows = []

@@ -112,3 +112,27 @@ def test_page_paragraphs_column_widths_sizes_and_column_break():
     assert paras[0] == "Heading in large type"
     assert len(paras) == 2
     assert paras[1].startswith("left paragraph line 0") and paras[1].endswith("right line 5")
+
+
+def test_grid_rows_are_cut_by_rules_not_by_underlines():
+    from pipeline.extract_pdf import _grid_rows
+
+    def hline(x0: float, x1: float, y: float) -> tuple[float, float, float, float]:
+        return (x0, y - 0.4, x1, y + 0.4)
+
+    def vline(x: float, y0: float, y1: float) -> tuple[float, float, float, float]:
+        return (x - 0.4, y0, x + 0.4, y1)
+
+    height = 842.0
+    # A box around a paragraph whose links are underlined (a dev submission's call-out):
+    # one row, not a row between every two underlines.
+    box = [hline(56, 540, 770), hline(56, 540, 494), vline(58, 494, 770), vline(538, 494, 770),
+           hline(166, 462, 700), hline(163, 276, 650), hline(195, 403, 600)]
+    rows = _grid_rows(box, height)
+    assert len(rows) == 1 and len(rows[0].cells) == 1
+    # A table of three columns, two rows; a rule under the header's first two cells only
+    # (a merged cell) still cuts the row there.
+    table = [hline(50, 500, 400), hline(50, 500, 300), hline(50, 350, 350),
+             *(vline(x, 300, 400) for x in (50, 200, 350, 500))]
+    rows = _grid_rows(table, height)
+    assert [len(r.cells) for r in rows] == [3, 3]
