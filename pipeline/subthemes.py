@@ -6,10 +6,10 @@ share features) and its own words (language-tagged stems or jieba words). The nu
 sub-themes is the k whose NMF fits on resampled segments best reproduce the partition
 fitted on all of them (mean adjusted Rand index; with ``themes.stability_tolerance``
 above 0, the largest k within that tolerance of the best); when even the best is far
-below ``min_stability``, one sub-theme (``choose_k``). The curve and the reason are reported with the sub-themes. Stability
-runs refit NMF (from the SVD) on random subsamples drawn from ``base.seed``; the final fit
-uses all segments and the same SVD start, so another seed changes the output
-only if it changes the chosen k.
+below ``min_stability``, one sub-theme (``choose_k``). The curve and the reason are
+reported with the sub-themes. Stability runs refit NMF (from the SVD) on random
+subsamples drawn from ``base.seed``; the final fit uses all segments and the same SVD
+start, so another seed changes the output only if it changes the chosen k.
 
 A theme of more than ``max_rows`` segments measures its curve on a sample of whole
 documents drawn by content, not by seed (``content_sample``): a document is in when a

@@ -967,7 +967,8 @@ class _LabelIndex:
     sub-theme cost k passes over the theme's segments.
     """
 
-    def __init__(self, segs: Sequence[_Seg], idx: list[int], labels: np.ndarray) -> None:
+    def __init__(self, segs: Sequence[_Seg], idx: list[int], labels: np.ndarray,
+                 names: list[str] | None = None) -> None:
         self.segs = segs
         self.df: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
         self.lang_df: dict[str, Counter[str]] = defaultdict(Counter)
@@ -975,21 +976,16 @@ class _LabelIndex:
             keys = set(segs[i].keys)
             self.df[(lab, segs[i].lang)].update(keys)
             self.lang_df[segs[i].lang].update(keys)
-        self._columns: tuple[list[str], dict[str, tuple[np.ndarray, list[str]]]] | None = None
-
-    def language_columns(self, names: list[str]) -> dict[str, tuple[np.ndarray, list[str]]]:
-        """Per language, the feature columns (of ``names``) that are its words, and the
-        words: found once per partition, not once per sub-theme and language (a scan of
-        every feature name each time was most of the labelling)."""
-        if self._columns is None or self._columns[0] is not names:
-            found: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
-            for j, name in enumerate(names):
-                lang, sep, key = name.partition(":")
-                if sep:
-                    found[lang][0].append(j)
-                    found[lang][1].append(key)
-            self._columns = (names, {lg: (np.array(c, dtype=np.int64), k) for lg, (c, k) in found.items()})
-        return self._columns[1]
+        # Per language, the feature columns (of the partition's ``names``) that are its
+        # words, and the words: found once, not once per sub-theme and language (a scan
+        # of every feature name each time was most of the labelling).
+        found: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
+        for j, name in enumerate(names or []):
+            lang, sep, key = name.partition(":")
+            if sep:
+                found[lang][0].append(j)
+                found[lang][1].append(key)
+        self.columns = {lg: (np.array(c, dtype=np.int64), k) for lg, (c, k) in found.items()}
 
     def forms(self, rows: list[int], key: str) -> Counter[str]:
         """How often each written form of ``key`` occurs in ``rows``."""
@@ -1006,7 +1002,6 @@ def _nmf_terms(
     rows: list[int],
     n_others: int,
     loadings: np.ndarray,
-    names: list[str],
     n_terms: int,
 ) -> list[str]:
     """The words of ``lang`` that weigh most in a sub-theme's NMF component, as written.
@@ -1020,7 +1015,7 @@ def _nmf_terms(
     inside = index.df.get((cluster_no, lang), Counter())
     everywhere = index.lang_df.get(lang, Counter())
     n_in = max(len(rows), 1)
-    cols, keys = index.language_columns(names).get(lang, (np.empty(0, dtype=np.int64), []))
+    cols, keys = index.columns.get(lang, (np.empty(0, dtype=np.int64), []))
     weights = loadings[cols]
     ranked = sorted((-float(weights[p]), keys[p]) for p in np.flatnonzero(weights > 0).tolist())
     out: list[str] = []
@@ -1056,7 +1051,7 @@ def _describe(
     sub-themes (it is built here otherwise).
     """
     if index is None:
-        index = _LabelIndex(segs, idx, part.labels)
+        index = _LabelIndex(segs, idx, part.labels, names)
     labels = part.labels.tolist()
     members = [i for i, lab in zip(idx, labels, strict=True) if lab == cluster_no]
     langs = Counter(segs[i].lang for i in members)
@@ -1080,7 +1075,6 @@ def _describe(
                 rows_in,
                 len(rows_out),
                 part.components[cluster_no],
-                names,
                 n_terms,
             )
         if len(terms) < n_terms:
@@ -1147,7 +1141,7 @@ def _subthemes_all(
                 f"documents whose id hashes below {rate:.3f} (the same sample for "
                 "every seed)"
             )
-        index = _LabelIndex(segs, idx, part.labels)
+        index = _LabelIndex(segs, idx, part.labels, names)
         for c in range(part.k):
             sub_id = f"{theme}.{c + 1:02d}"
             desc = _describe(
@@ -1236,7 +1230,7 @@ def _discover(
     sub_rows, seg_sub = _subthemes_all(segs, by_theme, None, cfg)
     # Each discovered theme's own label goes with its sub-themes.
     theme_label = {}
-    index = _LabelIndex(segs, idx, part.labels)
+    index = _LabelIndex(segs, idx, part.labels, names)
     for c in range(part.k):
         theme_label[f"topic_{c + 1:02d}"] = _describe(
             segs, idx, part, c, tcfg.label_terms, 0, names, index=index
