@@ -26,7 +26,7 @@ from ctypes import CFUNCTYPE, byref, c_double, c_float, c_int, c_uint, c_void_p,
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.textnorm import BREAK, Line, PageLines, clean_chars, is_cjk, is_rtl_text
+from pipeline.textnorm import BREAK, Line, PageLines, clean_chars, is_cjk, is_rtl_text, join_lines
 
 logger = logging.getLogger(__name__)
 
@@ -565,8 +565,6 @@ def _ltr_rows(rows: list[_Row], pieces: list[tuple[range, int]], textpage, pdfiu
     and the cells follow each other left to right. PDFium's own characters and spaces
     are kept: left-to-right text needs no reordering, and this costs a box per
     character where reading glyphs (:func:`_table_rows`) costs four calls and a sort."""
-    from pipeline.textnorm import join_lines
-
     raw = textpage.get_text_range()
     tp = cast(textpage.raw, c_void_p)
     fns = _text_functions(pdfium_c)
@@ -887,8 +885,6 @@ def _attach_mark(c: Glyph, bands: list[list]) -> None:
 def _table_rows(table, chars: list[Glyph], height: float, typical: float) -> list[Line]:  # noqa: ANN001
     """One line per table row: its cells right to left, each cell's lines joined."""
     import numpy as np
-
-    from pipeline.textnorm import join_lines
 
     n = len(chars)
     x0s = np.fromiter((c.x0 for c in chars), float, n)
