@@ -88,23 +88,20 @@ def texts_from_out(out: Path) -> Iterator[tuple[str, str, str]]:
 
 
 def texts_from_corpus(corpus: Path) -> Iterator[tuple[str, str, str]]:
-    """The same for a corpus folder, ingested into a temporary folder; languages from gold.csv."""
-    import tempfile
+    """The same for a corpus folder, ingested as the themes benchmark does; languages
+    from its gold.csv."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_themes import load_corpus  # a sibling script, not a package
 
     from pipeline.config import load_config
-    from pipeline.ingest import ingest_corpus
 
-    cfg = load_config(ROOT / "params.yaml")
-    gold = pd.read_csv(corpus / "gold.csv", dtype=str, keep_default_na=False)
+    segments, docs, gold = load_corpus(corpus, load_config(ROOT / "params.yaml"))
     glang = dict(zip(gold["source_path"], gold["lang"], strict=True))
-    with tempfile.TemporaryDirectory() as tmp:
-        tables = ingest_corpus(corpus, cfg, cache_dir=Path(tmp))
-    docs = tables["documents"]
     doc_lang = {
         str(d): glang.get(p, "").split(";")[0]
         for d, p in zip(docs["doc_id"], docs["source_path"], strict=True)
     }
-    yield from _resolved(tables["segments"], {}, doc_lang)
+    yield from _resolved(segments, {}, doc_lang)
 
 
 def _resolved(

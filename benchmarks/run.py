@@ -390,7 +390,6 @@ def bench_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         (out_root / f"results-{n}-pdf.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         return result
 
-
     result = {
         "n_responses": n,
         "machine": machine_note(),
