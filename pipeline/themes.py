@@ -30,9 +30,9 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from itertools import chain, repeat, starmap
+from itertools import chain, islice, repeat, starmap
 from pathlib import Path
 from typing import Any
 
@@ -138,14 +138,13 @@ class _Seg:
             surf[k][f] += 1
         return dict(surf)
 
-    def forms_of(self, key: str) -> list[str]:
-        """The written forms of ``key`` in this segment, one per occurrence."""
-        if isinstance(self._keys, str) and key not in self._keys:
-            return []  # a substring test on the joined keys rules most segments out
-        keys = self.keys
-        if key not in keys:
-            return []
-        return [f for k, f in zip(keys, _split(self._forms, self.n_keys), strict=True) if k == key]
+    def forms_of(self, wanted: Collection[str]) -> Iterator[tuple[str, str]]:
+        """(key, written form) of every occurrence of a key in ``wanted``, in text order."""
+        if isinstance(self._keys, str) and not any(key in self._keys for key in wanted):
+            return  # a substring test on the joined keys rules most segments out
+        for k, f in zip(self.keys, _split(self._forms, self.n_keys), strict=True):
+            if k in wanted:
+                yield k, f
 
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.doc_id, self.seg_id, self.lang, self.n_keys, self._keys, self._forms,
@@ -987,11 +986,14 @@ class _LabelIndex:
                 found[lang][1].append(key)
         self.columns = {lg: (np.array(c, dtype=np.int64), k) for lg, (c, k) in found.items()}
 
-    def forms(self, rows: list[int], key: str) -> Counter[str]:
-        """How often each written form of ``key`` occurs in ``rows``."""
-        out: Counter[str] = Counter()
+    def forms(self, rows: list[int], keys: list[str]) -> dict[str, Counter[str]]:
+        """How often each written form of each of ``keys`` occurs in ``rows``: one pass
+        over the rows for all the keys (a pass per key was most of the labelling)."""
+        out: dict[str, Counter[str]] = {key: Counter() for key in keys}
+        wanted = frozenset(keys)
         for i in rows:
-            out.update(self.segs[i].forms_of(key))
+            for key, form in self.segs[i].forms_of(wanted):
+                out[key][form] += 1
         return out
 
 
@@ -1018,19 +1020,25 @@ def _nmf_terms(
     cols, keys = index.columns.get(lang, (np.empty(0, dtype=np.int64), []))
     weights = loadings[cols]
     ranked = sorted((-float(weights[p]), keys[p]) for p in np.flatnonzero(weights > 0).tolist())
-    out: list[str] = []
-    for _, key in ranked:
+
+    def lifted(key: str) -> bool:
         n_key = inside.get(key, 0)
-        if not n_key:
-            continue
-        if n_others and n_key / n_in <= _LABEL_LIFT * (everywhere[key] - n_key) / n_others:
-            continue
-        forms = index.forms(rows, key)
-        word = min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        if label_word(word, lang) and word not in out:
-            out.append(word)
-        if len(out) >= n_terms:
-            break
+        return bool(n_key) and not (
+            n_others and n_key / n_in <= _LABEL_LIFT * (everywhere[key] - n_key) / n_others
+        )
+
+    candidates = (key for _, key in ranked if lifted(key))
+    out: list[str] = []
+    # Candidates are read in batches: most labels are settled by the first few, and
+    # their forms are counted in one pass over the rows.
+    while len(out) < n_terms and (batch := list(islice(candidates, 2 * n_terms))):
+        forms = index.forms(rows, batch)
+        for key in batch:
+            word = min(forms[key].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            if label_word(word, lang) and word not in out:
+                out.append(word)
+            if len(out) >= n_terms:
+                break
     return out
 
 
