@@ -52,6 +52,14 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # "جائحة كوفيد") got different keys.
 _AR_ARTICLE = re.compile(r"^(?:(?:و|ف)?(?:ب|ك|ل)?ال|(?:و|ف)?لل)(?=..)")
 
+# Snowball strips a lone initial ب as the preposition "with/by" (بخدمات -> خدم, which
+# is right), also where ب is the word's first root letter. That is harmless while the
+# rest is no other word (بيانات -> يانا, the seed "البيانات" alike), but "بطاقة"/"بطاقات"
+# (card, cards: "بطاقة SIM") became the key of "طاقة" (energy). Words starting with
+# these letters keep their ب; add a stem here when an audit
+# (benchmarks/audit_seed_containment.py) shows another such pair.
+_AR_ROOT_BA = ("بطاق",)
+
 _AR_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 
 _jieba_lock = threading.Lock()
@@ -203,6 +211,9 @@ def _stem_ar(word: str, stem: snowballstemmer.stemmer) -> str:
     others ("الجائحة" -> جايحه, "جائحة" -> جايح).
     """
     bare = _AR_ARTICLE.sub("", word)
+    rest = bare[1:] if bare[:1] in ("و", "ف") else bare  # "and"/"so" before it
+    if rest.startswith(_AR_ROOT_BA):
+        return "ب" + _stem_ar(rest[1:], stem)
     out = stem.stemWord(bare)
     # The sound feminine plural -ات: Snowball drops only its ت when no article came
     # off, leaving "شبكا" beside the singular's "شبك".

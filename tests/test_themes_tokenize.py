@@ -21,6 +21,19 @@ def test_arabic_spelling_and_clitics_fold() -> None:
     assert analyze("التنمية", "ar")[0][1] == "التنمية"
 
 
+def test_arabic_card_is_not_energy() -> None:
+    # Snowball reads the ب of بطاقة (card) as the preposition "with" and stems the rest
+    # like طاقة (energy); "بطاقة SIM" must not count as the energy seed.
+    energy = set(match_keys("الطاقة", "ar"))
+    for card in ("بطاقة", "بطاقات", "البطاقة", "وبطاقات"):
+        assert set(match_keys(card, "ar")) == set(match_keys("بطاقة", "ar"))
+        assert not set(match_keys(card, "ar")) & energy
+    for form in ("طاقة", "بالطاقة", "للطاقة", "وطاقة"):
+        assert set(match_keys(form, "ar")) == energy
+    # A lone ب that is the preposition still comes off.
+    assert match_keys("بخدمات", "ar") == match_keys("خدمات", "ar")
+
+
 def test_russian_inflections_fold() -> None:
     assert len({tokens(w, "ru")[0] for w in ("сеть", "сети", "сетей", "сетями")}) == 1
     assert tokens("широкополосного доступа", "ru") == tokens("широкополосный доступ", "ru")
