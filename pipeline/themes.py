@@ -410,13 +410,20 @@ def subthemes_by_theme(
             rows = _stability_rows(segs, by_theme[t], max_rows=tcfg.stability_max_rows)
             curve_keys[t] = rows_key("stability", t, [segs[i].__getstate__() for i in rows])
     known = {t: curve_cache.get(k) for t, k in curve_keys.items()}
-    items = [(t, states[t], concept_names, cfg, known.get(t)) for t in themes]
-    keys = [rows_key(t, states[t]) for t in themes]
+    # Longest first: a theme whose stability curve is to be measured (tens of NMF fits)
+    # goes to the workers before those that only refit, larger themes before smaller,
+    # so the last task to finish is a short one. Results come back in theme order.
+    order = sorted(range(len(themes)), reverse=True,
+                   key=lambda j: (known.get(themes[j]) is None, len(by_theme[themes[j]])))
+    items = [(themes[j], states[themes[j]], concept_names, cfg, known.get(themes[j])) for j in order]
+    keys = [rows_key(themes[j], states[themes[j]]) for j in order]
     del states
-    computed = list(cached_map(
+    longest_first = cached_map(
         _theme_subthemes, items, keys=keys, cache=cache, compute=cfg.compute, desc="sub-themes",
         pool=pool,
-    ))
+    )
+    by_order = dict(zip(order, longest_first, strict=True))
+    computed = [by_order[j] for j in range(len(themes))]
     for t, (_rows, _sub, curve) in zip(themes, computed, strict=True):
         if t in curve_keys and curve is not None and known.get(t) is None:
             curve_cache.put(curve_keys[t], curve)
