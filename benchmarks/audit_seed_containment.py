@@ -15,7 +15,9 @@ pipeline's jieba (``pipeline.tokenize``):
 - ``whole``: the match starts and ends on word boundaries (one word, or several whole
   words: ``互联网|治理``);
 - ``inside``: the match is part of one longer word (``联网`` in ``物联网``);
-- ``across``: the match straddles a word boundary (``上网`` in ``线上|网络``).
+- ``across``: the match straddles a word boundary and meets one at its start or end
+  (``经营许可`` in ``经营|许可证``); a match meeting neither (``人权`` in ``个人|权益``) the
+  pipeline does not make.
 
 A term is flagged when ``inside + across`` is at least ``--share`` (default 0.5) of its
 at least ``--min-hits`` (default 3) matches; the words around its fragment matches are
@@ -125,7 +127,7 @@ def _resolved(
 def zh_spans(matcher: Matcher, text: str) -> Iterator[tuple[str, str, str]]:
     """(matched term, kind, surrounding words) for each Chinese seed match in ``text``."""
     folded = fold_text(text, "zh")
-    matches = list(matcher._zh_pattern().finditer(folded))
+    matches = list(matcher.zh_matches(folded))
     if not matches:
         return
     starts, ends = [], []

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 import yaml
 
 from pipeline.schemas import UN_LANGUAGES
-from pipeline.tokenize import fold_text, match_keys
+from pipeline.tokenize import fold_text, match_keys, zh_word_bounds
 from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
@@ -255,12 +257,28 @@ class Matcher:
             self._zh_re = re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
         return self._zh_re
 
+    def zh_matches(self, folded: str) -> Iterator[re.Match[str]]:
+        """The Chinese seed terms found in ``folded`` (a ``fold_text``), left to right,
+        longest first, never overlapping; none that bridges two words (``_splits_words``)."""
+        pattern = self._zh_pattern()
+        bounds: list[int] | None = None
+        pos = 0
+        while (mo := pattern.search(folded, pos)) is not None:
+            start, end = mo.span()
+            if start and _HAN.match(folded, start - 1) and _HAN.match(folded, start):
+                bounds = bounds or zh_word_bounds(folded)
+                if _splits_words(bounds, start, end):
+                    pos = start + 1  # a shorter term may start further on
+                    continue
+            yield mo
+            pos = end
+
     def match(self, text: str, keys: list[str], lang: str) -> Counter[int]:
         """Concept counts in one text: longest matches first, never overlapping."""
         found: Counter[int] = Counter()
         if lang == "zh":
             lookup = self._zh_lookup()
-            for mo in self._zh_pattern().finditer(fold_text(text, "zh")):
+            for mo in self.zh_matches(fold_text(text, "zh")):
                 for ci in lookup[mo.group(0)]:
                     found[ci] += 1
             return found
@@ -281,6 +299,19 @@ class Matcher:
                 step = len(hit)
             i += step
         return found
+
+
+def _splits_words(bounds: list[int], start: int, end: int) -> bool:
+    """Whether ``start:end`` bridges two words (``bounds``: ``zh_word_bounds``) without
+    meeting a boundary at either end: "人权" (human rights) in 个人|权益 (personal
+    interests), "资费" (tariffs) in 工资|费用 (wage costs). A seed inside one word (环境 in
+    污染环境), or starting or ending where a word does (流量管理 in 网络流量|管理, 经营许可
+    in 经营|许可证: jieba joins modifiers to their heads), is matched."""
+    i = bisect_right(bounds, start) - 1
+    if bounds[i] == start or i + 1 >= len(bounds) or end <= bounds[i + 1]:
+        return False
+    j = bisect_right(bounds, end) - 1
+    return bounds[j] != end
 
 
 def concept_idf(df: Counter[int], n_docs: int) -> dict[int, float]:

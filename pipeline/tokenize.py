@@ -226,9 +226,25 @@ def _keep(word: str, stops: frozenset[str]) -> bool:
     return len(word) > 1 and word not in stops and _HAS_LETTER.search(word) is not None
 
 
+@lru_cache(maxsize=8)
+def _zh_pieces(folded: str) -> tuple[str, ...]:
+    """jieba's cut of a folded Chinese text, kept for the last few texts: the seed
+    matcher asks for the word boundaries of the paragraph the analysis has just cut."""
+    return tuple(_jieba().cut(folded, HMM=True))
+
+
+def zh_word_bounds(folded: str) -> list[int]:
+    """Where each jieba word of ``folded`` (a ``fold_text`` of Chinese) starts, and its
+    length at the end."""
+    bounds = [0]
+    for piece in _zh_pieces(folded):
+        bounds.append(bounds[-1] + len(piece))
+    return bounds
+
+
 def _analyze_zh(text: str, stops: frozenset[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    for piece in _jieba().cut(text, HMM=True):
+    for piece in _zh_pieces(text):
         word = piece.strip().lower()
         if not word:
             continue

@@ -99,6 +99,21 @@ def _forms(terms: tuple[str, ...], lang: str) -> set[tuple[str, ...]]:
     return {tuple(match_keys(t, lang)) for t in terms} - {()}
 
 
+def test_chinese_seed_bridging_two_words_is_not_matched(matcher: Matcher) -> None:
+    # 人权 (human rights) read across 个人|权益 (personal interests), 资费 (tariffs) across
+    # 工资|费用 (wage costs): fragments of two words, neither boundary met.
+    assert "internet_governance/rights_security" not in concepts_in(matcher, "保护个人权益", "zh")
+    assert "connectivity/affordability" not in concepts_in(matcher, "工资费用上涨", "zh")
+    # Seeds that are a word, sit inside one, or meet a word boundary at one end still match.
+    for text, concept in [("尊重人权", "internet_governance/rights_security"),
+                          ("降低资费", "connectivity/affordability"),
+                          ("防止污染环境", "environment/environment"),
+                          ("申请经营许可证", "connectivity/operators_licensing"),
+                          ("网络流量管理应当透明", "ott/net_neutrality"),
+                          ("始终保持社交距离", "covid19/lockdown")]:
+        assert concept in concepts_in(matcher, text, "zh"), text
+
+
 def test_no_concept_is_much_narrower_in_one_language(matcher: Matcher) -> None:
     # What benchmarks/audit_seed_parity.py flags: a language with under 0.6 times the
     # concept's median number of distinct forms scores its documents lower.
