@@ -152,7 +152,27 @@ def warm_pool(compute: ComputeConfig, initializer: Callable[[], None]) -> Iterat
     try:
         yield pool
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        _stop_warm(pool)
+
+
+def _stop_warm(pool: ProcessPoolExecutor) -> None:
+    """Shut a warm pool down without waiting for a worker still running its initializer.
+
+    Every task given to the pool has been collected when the caller's block ends (or is
+    not wanted after an error). When it needed no worker (a re-run that found every
+    result in its cache), waiting for the warm-up imports would add them to the stage's
+    time (0.9 s of the themes stage's 1.9 s on 1,000 responses); the workers are
+    stopped instead.
+    """
+    # ``_processes`` is the executor's own table of its workers (Python 3.14 adds
+    # ``terminate_workers`` for this); read before shutdown, which clears it.
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers:
+        proc.join()
 
 
 def _map_pool(fn: Callable[[T], R], items: list[T], *, workers: int, desc: str,
