@@ -6,7 +6,8 @@ the consultation's guiding questions and gives seed terms grouped by concept, ea
 concept in the six UN languages. Matching is language-aware: seed terms are tokenised
 exactly as texts are (``pipeline.tokenize``), so inflected forms fold together;
 Chinese is matched on the normalised character string, since word segmentation of a
-short seed term and of running text may differ.
+short seed term and of running text may differ; a match that bridges two of the text's
+words at neither boundary (人权 in 个人|权益) is not taken (``Matcher.zh_matches``).
 """
 
 from __future__ import annotations
