@@ -1,6 +1,7 @@
 """A pool started ahead (``warm_pool``) runs its initializer in the workers, maps in
 input order like any pool, takes a single item too, and is no pool at one worker. Its
-first worker keeps this process's priority and the others run below it."""
+first worker keeps this process's priority and the others run below it. Leaving it
+does not wait for workers still in their initializer."""
 
 from __future__ import annotations
 
@@ -59,3 +60,17 @@ def test_warm_pool_defers_every_worker_but_the_first(tmp_path):
     here = os.nice(0)
     niceness = sorted(int(f.read_text()) for f in tmp_path.iterdir())
     assert niceness == [here, min(here + 10, 19), min(here + 10, 19)]
+
+
+def _slow_warm() -> None:
+    time.sleep(30)
+
+
+def test_leaving_an_unused_warm_pool_does_not_wait_for_its_initializer():
+    compute = ComputeConfig(workers=2)
+    started = time.monotonic()
+    with warm_pool(compute, _slow_warm) as pool:
+        assert pool is not None
+        workers = list(pool._processes.values())  # noqa: SLF001 - what the test checks
+    assert time.monotonic() - started < 10
+    assert workers and not any(w.is_alive() for w in workers)
