@@ -164,14 +164,11 @@ def _stop_warm(pool: ProcessPoolExecutor) -> None:
     1,000 responses take 1.85 s instead of 1.52 s; the workers are stopped instead.
     """
     # ``_processes`` is the executor's own table of its workers (Python 3.14 adds
-    # ``terminate_workers`` for this); read before shutdown, which clears it.
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in workers:
-        if proc.is_alive():
-            proc.terminate()
-    for proc in workers:
-        proc.join()
+    # ``terminate_workers`` for this). The executor's manager thread notices them go
+    # and joins them; shutdown then waits for that thread only.
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _map_pool(fn: Callable[[T], R], items: list[T], *, workers: int, desc: str,
