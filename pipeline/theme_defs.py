@@ -265,14 +265,18 @@ class Matcher:
         bounds: list[int] | None = None
         pos = 0
         while (mo := pattern.search(folded, pos)) is not None:
-            start, end = mo.span()
+            start = mo.start()
             if start and _HAN.match(folded, start - 1) and _HAN.match(folded, start):
                 bounds = bounds or zh_word_bounds(folded)
-                if _splits_words(bounds, start, end):
-                    pos = start + 1  # a shorter term may start further on
+                # The longest term here that does not bridge two words, if any (terms
+                # are tried longest first; ``endpos`` rules the longer ones out).
+                while mo is not None and _splits_words(bounds, start, mo.end()):
+                    mo = pattern.match(folded, start, mo.end() - 1)
+                if mo is None:
+                    pos = start + 1
                     continue
             yield mo
-            pos = end
+            pos = mo.end()
 
     def match(self, text: str, keys: list[str], lang: str) -> Counter[int]:
         """Concept counts in one text: longest matches first, never overlapping."""

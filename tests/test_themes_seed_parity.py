@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from pipeline.schemas import UN_LANGUAGES
-from pipeline.theme_defs import Matcher, load_theme_set
+from pipeline.theme_defs import Concept, Matcher, load_theme_set
 from pipeline.tokenize import analyze_both, fold_text, match_keys
 
 
@@ -112,6 +112,15 @@ def test_chinese_seed_bridging_two_words_is_not_matched(matcher: Matcher) -> Non
                           ("网络流量管理应当透明", "ott/net_neutrality"),
                           ("始终保持社交距离", "covid19/lockdown")]:
         assert concept in concepts_in(matcher, text, "zh"), text
+
+
+def test_chinese_shorter_seed_at_a_rejected_start_still_matches() -> None:
+    # jieba cuts 个人|权益: 人权 bridges the two words; the shorter 人 at the same place
+    # sits inside 个人 and is the match there.
+    terms = {"rights": ("人权",), "person": ("人",)}
+    m = Matcher([Concept("t", name, 1.0, {"zh": zh}) for name, zh in terms.items()],
+                zh_terms=[(zh[0], i) for i, zh in enumerate(terms.values())])
+    assert {m.concepts[ci].name for ci in m.match("个人权益", [], "zh")} == {"person"}
 
 
 def test_no_concept_is_much_narrower_in_one_language(matcher: Matcher) -> None:
