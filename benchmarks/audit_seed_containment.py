@@ -57,7 +57,14 @@ import pandas as pd
 
 from pipeline.theme_defs import Matcher, load_theme_set
 from pipeline.themes import _KNOWN_LANGS, _languages
-from pipeline.tokenize import _AR_ARTICLE, _analyze_all, _jieba, fold_text, resolve_lang
+from pipeline.tokenize import (
+    _AR_ARTICLE,
+    _analyze_all,
+    _jieba,
+    fold_text,
+    resolve_lang,
+    zh_word_bounds,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,12 +137,8 @@ def zh_spans(matcher: Matcher, text: str) -> Iterator[tuple[str, str, str]]:
     matches = list(matcher.zh_matches(folded))
     if not matches:
         return
-    starts, ends = [], []
-    at = 0
-    for piece in _jieba().cut(folded, HMM=True):
-        starts.append(at)
-        at += len(piece)
-        ends.append(at)
+    bounds = zh_word_bounds(folded)  # the pipeline's own cut, as the matcher checks it
+    starts, ends = bounds[:-1], bounds[1:]
     for mo in matches:
         s, e = mo.span()
         first = bisect.bisect_right(starts, s) - 1  # the word the match starts in
