@@ -3,13 +3,15 @@
 For each size it
 
 1. builds (or reuses) ``benchmarks/out/corpus-N`` with ``generate_corpus.py``;
-2. runs every stage of ``textmine run`` on a working copy, one stage per fresh
-   subprocess (``pipeline.cli.main([stage, ...])``), and prints each stage's wall time
+2. runs every stage of ``textmine run`` on a working copy, one ``textmine STAGE``
+   command after another as ``dvc repro`` runs them: through the stage server
+   (:mod:`pipeline.stage_server`), started afresh for each run by its first stage, or
+   with ``--stage-server off`` each in a fresh interpreter; and prints each stage's wall time
    and share, documents per second, pages per second for ingestion (``n_pages`` of the
    documents table) and peak memory: the summed PSS of the stage's process tree sampled
-   with psutil every 0.2 s, and the largest single process from
-   ``getrusage(RUSAGE_SELF/RUSAGE_CHILDREN)`` (workers of a remote Dask cluster are not
-   counted);
+   with psutil every 0.2 s (a served stage's tree is the server's child and its
+   descendants), and the largest single process from ``getrusage`` or, for a served
+   stage, the server's ``wait4`` (workers of a remote Dask cluster are not counted);
 3. adds one new response to the corpus and re-runs every stage on the same output
    folder, ``--incremental-rounds`` times (one more response each round), printing each
    round's time and the median round's ratio to the full run (per-document
@@ -41,6 +43,7 @@ import compileall
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -66,6 +69,9 @@ import generate_corpus  # noqa: E402  (a sibling script, not a package)
 PY = sys.executable
 # The order of `textmine run` (pipeline.cli.STAGES); read here without importing the stages.
 STAGES = ("ingest", "language", "entities", "actors", "themes", "summarize", "report")
+# Whether pipeline runs go through the stage server, as `textmine` commands do by default
+# (--stage-server). The ingestion-vs-pdftotext comparison always starts a fresh interpreter.
+STAGE_SERVER = True
 PER_DOCUMENT = {"ingest", "language", "entities"}
 CORPUS_STAGES = {"ingest", "themes"}
 
@@ -85,6 +91,67 @@ with open(sys.argv[1], "w") as fh:
     json.dump(out, fh)
 cli.exit_now(rc)  # as the `textmine` command exits under dvc repro
 """
+# The `textmine` command itself (pipeline.launch.entry), for a run through the stage server.
+LAUNCHER = "import sys; sys.argv[0] = 'textmine'; from pipeline.launch import entry; entry()"
+
+
+class StageServers:
+    """The stage servers of one pipeline run: a private folder of their own, so that the
+    run's first stage starts one (as after a long pause under `dvc repro`), and stopped
+    with the run. Served stages' CPU time and peak memory come from the servers' log."""
+
+    def __init__(self) -> None:
+        # Short: a Unix socket's path is limited to 108 bytes.
+        self.dir = Path(tempfile.mkdtemp(prefix="tm-srv-"))
+
+    def processes(self) -> list[psutil.Process]:
+        """The servers and the commands they serve (forks: the same command line)."""
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            cmd = proc.info.get("cmdline") or []
+            if "pipeline.stage_server" in cmd and any(str(self.dir) in part for part in cmd):
+                found.append(proc)
+        return found
+
+    def served(self) -> list[psutil.Process]:
+        """The processes of the commands being served: every process of the servers' tree
+        but the servers themselves (those that logged as one)."""
+        text = "".join(f.read_text(encoding="utf-8", errors="replace") for f in self.dir.glob("*.log"))
+        servers = {int(m) for m in re.findall(r"\[(\d+)\] (?:serving on|successor ready)", text)}
+        found: dict[int, psutil.Process] = {}
+        for proc in self.processes():
+            if proc.pid in servers:
+                continue
+            found[proc.pid] = proc
+            try:
+                found.update((p.pid, p) for p in proc.children(recursive=True))
+            except psutil.NoSuchProcess:
+                continue
+        return list(found.values())
+
+    def log_size(self) -> int:
+        return sum(f.stat().st_size for f in self.dir.glob("*.log"))
+
+    def ended_since(self, offset: int) -> tuple[float, float]:
+        """CPU seconds and the largest peak RSS (KiB) of the commands that ended since the
+        log held ``offset`` bytes (one stage at a time: the stage's own command)."""
+        cpu, maxrss = 0.0, 0
+        text = "".join(f.read_text(encoding="utf-8", errors="replace") for f in sorted(self.dir.glob("*.log")))
+        for line in text.encode()[offset:].decode(errors="replace").splitlines():
+            if " ended " in line and "cpu" in line:
+                fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+                cpu += float(fields.get("cpu", 0))
+                maxrss = max(maxrss, int(fields.get("maxrss_kb", 0)))
+        return cpu, maxrss
+
+    def stop(self) -> None:
+        for proc in self.processes():
+            try:
+                proc.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(self.processes(), timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- running one stage ---------------------------------------------------------------------
@@ -93,8 +160,9 @@ cli.exit_now(rc)  # as the `textmine` command exits under dvc repro
 class TreeMemory:
     """Samples the summed PSS (and the largest RSS) of a process and its descendants."""
 
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
+    def __init__(self, pid: int, interval: float = 0.2, servers: StageServers | None = None) -> None:
         self.pid = pid
+        self.servers = servers
         self.interval = interval
         self.peak_pss = 0
         self.peak_rss_sum = 0
@@ -119,6 +187,8 @@ class TreeMemory:
                 procs = [root] + root.children(recursive=True)
             except psutil.NoSuchProcess:
                 return
+            if self.servers is not None:
+                procs += self.servers.served()
             pss = rss = 0
             for p in procs:
                 try:
@@ -139,20 +209,28 @@ def stage_argv(stage: str, *, corpus: Path, out: Path, params: Path) -> list[str
     return argv
 
 
-def run_stage(stage: str, *, corpus: Path, out: Path, params: Path, logs: Path) -> dict[str, Any]:
-    """Run one stage in a fresh interpreter; return its wall time, exit code and memory."""
+def run_stage(stage: str, *, corpus: Path, out: Path, params: Path, logs: Path,
+              servers: StageServers | None = None) -> dict[str, Any]:
+    """Run one stage as a ``textmine`` command (with ``servers``) or in a fresh interpreter;
+    return its wall time, exit code and memory."""
     argv = stage_argv(stage, corpus=corpus, out=out, params=params)
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{stage}.log"
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         result_file = Path(tmp.name)
     env = dict(os.environ, PYTHONHASHSEED="0")
+    if servers is not None:
+        env.update(TEXTMINE_SERVER="1", TEXTMINE_SERVER_DIR=str(servers.dir))
+        cmd = [PY, "-c", LAUNCHER, *argv]
+        logged = servers.log_size()
+    else:
+        env["TEXTMINE_SERVER"] = "0"
+        cmd = [PY, "-c", CHILD, str(result_file), *argv]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as fh:
-        proc = subprocess.Popen([PY, "-c", CHILD, str(result_file), *argv], cwd=ROOT,
-                                stdout=fh, stderr=subprocess.STDOUT, env=env)
-        with TreeMemory(proc.pid) as mem:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
+        with TreeMemory(proc.pid, servers=servers) as mem:
             rc = proc.wait()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -164,6 +242,11 @@ def run_stage(stage: str, *, corpus: Path, out: Path, params: Path, logs: Path) 
     except (OSError, ValueError):
         child = {}
     result_file.unlink(missing_ok=True)
+    if servers is not None:
+        time.sleep(0.05)  # the server logs the end just after the caller hears of it
+        served_cpu, served_rss = servers.ended_since(logged)
+        cpu += served_cpu
+        child["children_maxrss_kb"] = served_rss
     return {
         "stage": stage,
         "rc": rc,
@@ -179,9 +262,20 @@ def run_stage(stage: str, *, corpus: Path, out: Path, params: Path, logs: Path) 
 
 def run_pipeline(stages: list[str], *, corpus: Path, out: Path, params: Path, logs: Path,
                  label: str) -> list[dict[str, Any]]:
+    servers = StageServers() if STAGE_SERVER else None
+    try:
+        return _run_stages(stages, corpus=corpus, out=out, params=params, logs=logs, label=label,
+                           servers=servers)
+    finally:
+        if servers is not None:
+            servers.stop()
+
+
+def _run_stages(stages: list[str], *, corpus: Path, out: Path, params: Path, logs: Path,
+                label: str, servers: StageServers | None) -> list[dict[str, Any]]:
     results = []
     for stage in stages:
-        r = run_stage(stage, corpus=corpus, out=out, params=params, logs=logs)
+        r = run_stage(stage, corpus=corpus, out=out, params=params, logs=logs, servers=servers)
         status = "ok" if r["rc"] == 0 else f"FAILED (exit {r['rc']}, see {r['log']})"
         print(f"  [{label}] {stage:<10} {r['seconds']:8.1f} s  {status}", flush=True)
         if r["rc"] != 0:
@@ -422,7 +516,9 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     n_docs = r["n_documents"] or r["n_responses"]
     print(f"\n--- results, {r['n_responses']} responses ({r['n_documents']} readable documents, "
           f"{r['n_pages']} pages; manifest {r['statuses']}) ---")
-    print(f"machine: {r['machine']}; compute.workers={r['workers']}")
+    server = ("on (started afresh by each run's first stage)" if STAGE_SERVER
+              else "off (a fresh interpreter per stage)")
+    print(f"machine: {r['machine']}; compute.workers={r['workers']}; stage server {server}")
     print("NOTE: the machine is shared with other jobs; wall times include their interference.")
     print(f"{'stage':<10} {'wall s':>8} {'share':>6} {'cpu s':>8} {'docs/s':>8} {'peak PSS':>10} "
           f"{'max proc':>10} {'incr. s':>8} {'incr. cpu':>9}")
@@ -440,7 +536,8 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"{'total':<10} {total:8.1f} {100.0:5.1f}% {cpu_full:8.1f} {n_docs / total:8.1f} {_fmt_mb(peak):>10} "
           f"{'':>10} {total_incr:8.1f} {cpu_incr:9.1f}")
     print(f"  reproduce: .venv/bin/python benchmarks/run.py --sizes {r['n_responses']}"
-          + (f" --workers {args.workers}" if args.workers else ""))
+          + (f" --workers {args.workers}" if args.workers else "")
+          + ("" if STAGE_SERVER else " --stage-server off"))
     print("  each stage alone (after the ones before it):")
     for s in full:
         print(f"    {s['command']}")
@@ -535,7 +632,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", choices=STAGES,
                     help="re-run only this stage on the existing work-N output of each size and print its "
                          "time and peak memory (after a full run.py of that size)")
+    ap.add_argument("--stage-server", choices=("on", "off"), default="on",
+                    help="run the stages through the stage server, started afresh for each run, as "
+                         "`textmine` commands do (default), or each in a fresh interpreter")
     args = ap.parse_args(argv)
+    global STAGE_SERVER
+    STAGE_SERVER = args.stage_server == "on"
     # The stages run as `make run` runs them: with the package's bytecode written (see
     # the Makefile's `bytecode`), not compiled again by every stage's interpreter.
     compileall.compile_dir(ROOT / "pipeline", quiet=1)

@@ -3,6 +3,7 @@ over the sample that every stage's tests can read instead of re-running the stag
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "corpora" / "raw" / "sample"
 DEV = ROOT.parent / "shared" / "corpora" / "dev"
+
+# `textmine` commands run by the tests start in a fresh interpreter, as they always did:
+# no stage server outlives the tests (tests/test_stage_server.py starts its own).
+os.environ["TEXTMINE_SERVER"] = "0"
 
 
 @pytest.fixture(scope="session")
