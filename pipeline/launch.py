@@ -11,12 +11,11 @@ Better still is not to import at all: when a stage server (:mod:`pipeline.stage_
 built from this very code, interpreter and environment is running, the command is sent
 to it and runs in a fork of it, with pandas and the later stages' libraries already
 imported; the first stage command that finds none starts one in the background and
-runs itself. ``TEXTMINE_SERVER=0`` turns this off.
+runs itself meanwhile. ``TEXTMINE_SERVER=0`` turns this off.
 """
 
 from __future__ import annotations
 
-import atexit
 import gc
 import hashlib
 import json
@@ -148,8 +147,9 @@ def served(argv: list[str]) -> int | None:
     except OSError:
         sock.close()
         if argv and argv[0] in SERVED:
-            # Started as this command exits, so that its imports do not slow this one.
-            atexit.register(start_server, path)
+            # Its imports take the other core while this command runs here: ready for
+            # the next one (measured: starting it as this command exits is slower).
+            start_server(path)
         return None
     fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
     try:

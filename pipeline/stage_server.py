@@ -12,7 +12,8 @@ environment are those it imported with (the socket's name is a digest of them,
 :func:`pipeline.launch.server_key`).
 
 It starts in two steps so that it never makes a caller wait: the first process imports
-the command-line module (pandas) and serves at once, while a forked successor imports
+the command line (pandas) and the first stages' libraries and serves (0.5 s after it
+started), while a forked successor imports
 the heavy libraries of the later stages; when they are in, the successor takes over
 the socket and the first process leaves as soon as the children it forked have ended.
 It exits after ``TEXTMINE_SERVER_IDLE`` seconds (default 300) without a command.
@@ -347,6 +348,11 @@ def main(argv: list[str]) -> int:
         os.ftruncate(2, 0)  # the log of the previous server on this key
     except OSError:
         pass
+    # The thread limits every command sets (pipeline.parallel.limit_math_threads), before
+    # numpy loads OpenBLAS: its children then start with one BLAS thread, as commands do.
+    limit = os.environ.get("OMP_NUM_THREADS") or "1"
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, limit)
     _import_quietly(FIRST_IMPORTS)
     try:
         sock_path.unlink()

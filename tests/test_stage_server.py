@@ -76,7 +76,7 @@ def test_a_served_stage_gives_what_a_fresh_process_gives(tmp_path, server_env):
     params = str(ROOT / "params.yaml")
     served_out, cold_out = tmp_path / "served", tmp_path / "cold"
 
-    # No server yet: the first stage runs itself and starts one as it exits.
+    # No server yet: the first stage starts one and runs itself.
     res = _textmine(env, "ingest", "--out", str(served_out), "--corpus", str(corpus), "--params", params)
     assert res.returncode == 0, res.stderr
     _wait_ready(folder)
