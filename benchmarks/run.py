@@ -166,6 +166,7 @@ class TreeMemory:
         self.interval = interval
         self.peak_pss = 0
         self.peak_rss_sum = 0
+        self.peak_process_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -195,6 +196,7 @@ class TreeMemory:
                     info = p.memory_full_info()
                     pss += getattr(info, "pss", info.rss)
                     rss += info.rss
+                    self.peak_process_rss = max(self.peak_process_rss, info.rss)
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     continue
             self.peak_pss = max(self.peak_pss, pss)
@@ -254,7 +256,9 @@ def run_stage(stage: str, *, corpus: Path, out: Path, params: Path, logs: Path,
         "cpu_seconds": cpu,
         "peak_pss_mb": mem.peak_pss / 2**20,
         "peak_rss_sum_mb": mem.peak_rss_sum / 2**20,
-        "max_process_rss_mb": max(child.get("self_maxrss_kb", 0), child.get("children_maxrss_kb", 0)) / 1024,
+        # getrusage's figure, exact; a stage the launcher ran itself has only the sampled one.
+        "max_process_rss_mb": max(child.get("self_maxrss_kb", 0), child.get("children_maxrss_kb", 0),
+                                  mem.peak_process_rss // 1024) / 1024,
         "command": "textmine " + " ".join(argv),
         "log": str(log),
     }

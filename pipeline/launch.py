@@ -167,8 +167,15 @@ def served(argv: list[str]) -> int | None:
     if not started:  # the server declined the request before forking: nothing ran
         return None
     (pid,) = PID.unpack(started[1:])
+
+    def pass_on(sig: int, _frame: object) -> None:
+        try:
+            os.kill(pid, sig)
+        except OSError:  # it has just ended
+            pass
+
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: os.kill(pid, s))
+        signal.signal(sig, pass_on)
     ended = _recv_exact(sock, 1 + EXIT.size)
     if not ended:
         print("textmine: the stage server stopped before the command ended", file=sys.stderr)

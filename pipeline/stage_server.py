@@ -302,15 +302,28 @@ def _child(conn: socket.socket, request: dict, fds: list[int], *, close: list[in
         from pipeline.launch import run_command
 
         run_command(request["argv"])  # exits
-    except SystemExit as exc:
+    except SystemExit as exc:  # as the interpreter treats it
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C, passed on by the caller: die of it, as Python does
+        traceback.print_exc()
+        _flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
     except BaseException:  # noqa: BLE001 - report it on the caller's stderr, as Python would
         traceback.print_exc()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code)
+    _flush()
+    os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def _reopen_streams() -> None:
