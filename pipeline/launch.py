@@ -30,8 +30,10 @@ from typing import NoReturn
 # The commands `dvc repro` runs one after another (pipeline.cli.STAGES): the ones worth
 # starting a server for. Any command is served when a server is up.
 SERVED = ("ingest", "language", "entities", "actors", "themes", "review", "summarize", "report")
-# Set by the shell or different from one command to the next, and read by no import.
+# Set by the shell or by DVC (DVC_STAGE: the stage's name), different from one command to
+# the next and read by no import. Served commands still get them.
 _VOLATILE_ENV = frozenset({"_", "PWD", "OLDPWD", "SHLVL"})
+_VOLATILE_PREFIX = "DVC_"
 _KEY_FORMAT = 1
 
 
@@ -84,7 +86,8 @@ def server_key() -> str:
     import resource
 
     h = hashlib.sha256()
-    env = sorted((k, v) for k, v in os.environ.items() if k not in _VOLATILE_ENV)
+    env = sorted((k, v) for k, v in os.environ.items()
+                 if k not in _VOLATILE_ENV and not k.startswith(_VOLATILE_PREFIX))
     limits = [resource.getrlimit(r) for r in (resource.RLIMIT_AS, resource.RLIMIT_DATA,
                                               resource.RLIMIT_NOFILE, resource.RLIMIT_STACK)]
     h.update(repr((_KEY_FORMAT, sys.executable, sys.version, tuple(sys.flags), sys.path, os.getuid(),

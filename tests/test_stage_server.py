@@ -140,6 +140,7 @@ def test_the_key_follows_the_code_and_the_environment(tmp_path, monkeypatch):
     key = launch.server_key()
     assert launch.server_key() == key
     monkeypatch.setenv("PWD", "/elsewhere")  # set by shells, read by no import
+    monkeypatch.setenv("DVC_STAGE", "themes")  # dvc repro names each stage's command
     assert launch.server_key() == key
     os.utime(package / "stage.py", ns=(1, 1))  # an edited module: a new server
     changed = launch.server_key()
