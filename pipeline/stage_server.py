@@ -109,9 +109,11 @@ def _acquire(lock_path: Path) -> int | None:
 class Server:
     """The accept loop of one generation (see the module's docstring)."""
 
-    def __init__(self, listener: socket.socket, sock_path: Path, *, successor_fd: int | None) -> None:
+    def __init__(self, listener: socket.socket, sock_path: Path, *, lock_fd: int,
+                 successor_fd: int | None) -> None:
         self.listener: socket.socket | None = listener
         self.sock_path = sock_path
+        self.lock_fd = lock_fd  # held by the servers only: not by the commands they fork
         self.successor_fd = successor_fd  # readable when the successor serves
         self.children: dict[int, socket.socket] = {}
         self.last = time.monotonic()
@@ -222,7 +224,7 @@ class Server:
         pid = os.fork()
         if pid == 0:
             _child(conn, request, fds,
-                   close=[self.listener.fileno(), self.wake_r, self.wake_w]
+                   close=[self.listener.fileno(), self.lock_fd, self.wake_r, self.wake_w]
                    + [c.fileno() for c in self.children.values()]
                    + ([self.successor_fd] if self.successor_fd is not None else []))
         for fd in fds:
@@ -390,9 +392,9 @@ def main(argv: list[str]) -> int:
         except OSError:
             os._exit(0)  # the first generation has gone (idle): so does its successor
         _log("successor ready")
-        Server(listener, sock_path, successor_fd=None).run()
+        Server(listener, sock_path, lock_fd=lock, successor_fd=None).run()
     os.close(ready_w)
-    Server(listener, sock_path, successor_fd=ready_r).run()
+    Server(listener, sock_path, lock_fd=lock, successor_fd=ready_r).run()
 
 
 if __name__ == "__main__":
