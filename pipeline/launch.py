@@ -139,11 +139,11 @@ def served(argv: list[str]) -> int | None:
     path = folder / f"{server_key()}.sock"
     if len(str(path)) > 100:  # a Unix socket's path is limited to 108 bytes
         return None
-    from pipeline.stage_server import EXIT, LENGTH, PID
+    from pipeline.stage_server import EXIT, LENGTH, PID, fd_open, recv_exact
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.settimeout(1.0)
+        sock.settimeout(5.0)  # a live server answers at once, or after one request (2 s at most)
         sock.connect(str(path))
         if sock.recv(1) != b"R":
             raise ConnectionError("no answer")
@@ -154,7 +154,7 @@ def served(argv: list[str]) -> int | None:
             # the next one (measured: starting it as this command exits is slower).
             start_server(path)
         return None
-    fds = [fd for fd in (0, 1, 2) if _is_open(fd)]
+    fds = [fd for fd in (0, 1, 2) if fd_open(fd)]
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -163,7 +163,7 @@ def served(argv: list[str]) -> int | None:
         sock.settimeout(None)
         socket.send_fds(sock, [LENGTH.pack(len(body))], fds)
         sock.sendall(body)
-        started = _recv_exact(sock, 1 + PID.size)
+        started = recv_exact(sock, 1 + PID.size)
     except OSError:
         sock.close()
         return None
@@ -179,7 +179,7 @@ def served(argv: list[str]) -> int | None:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, pass_on)
-    ended = _recv_exact(sock, 1 + EXIT.size)
+    ended = recv_exact(sock, 1 + EXIT.size)
     if not ended:
         print("textmine: the stage server stopped before the command ended", file=sys.stderr)
         return 1
@@ -211,21 +211,3 @@ def start_server(path: Path) -> None:
         os.execv(sys.executable, [sys.executable, "-P", "-m", "pipeline.stage_server", str(path)])
     finally:
         os._exit(1)
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        more = sock.recv(size - len(data))
-        if not more:
-            return b""
-        data += more
-    return data
-
-
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-        return True
-    except OSError:
-        return False

@@ -260,20 +260,16 @@ def _read_request(conn: socket.socket) -> tuple[dict | None, list[int]]:
     head, fds, _, _ = socket.recv_fds(conn, LENGTH.size, 3)
     if not head:
         return None, fds
-    while len(head) < LENGTH.size:
-        more = conn.recv(LENGTH.size - len(head))
-        if not more:
-            raise ValueError("short request")
-        head += more
+    if len(head) < LENGTH.size:
+        head += recv_exact(conn, LENGTH.size - len(head))
+    if len(head) < LENGTH.size:
+        raise ValueError("short request")
     (size,) = LENGTH.unpack(head)
     if size > MAX_REQUEST:
         raise ValueError(f"request of {size} bytes")
-    body = b""
-    while len(body) < size:
-        more = conn.recv(size - len(body))
-        if not more:
-            raise ValueError("short request")
-        body += more
+    body = recv_exact(conn, size)
+    if len(body) < size:
+        raise ValueError("short request")
     request = json.loads(body)
     if len(fds) != len(request.get("fds", ())):
         raise ValueError("descriptors missing")
@@ -339,18 +335,30 @@ def _reopen_streams() -> None:
 
 
 def _text_stream(fd: int, mode: str, **options: Any) -> Any:
-    if not _is_open(fd):
+    if not fd_open(fd):
         return None
     raw = io.FileIO(fd, mode, closefd=False)
     return io.TextIOWrapper(io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw), **options)
 
 
-def _is_open(fd: int) -> bool:
+def fd_open(fd: int) -> bool:
+    """Whether ``fd`` is an open descriptor."""
     try:
         os.fstat(fd)
         return True
     except OSError:
         return False
+
+
+def recv_exact(conn: socket.socket, size: int) -> bytes:
+    """``size`` bytes from ``conn``; b"" if it closes first."""
+    data = b""
+    while len(data) < size:
+        more = conn.recv(size - len(data))
+        if not more:
+            return b""
+        data += more
+    return data
 
 
 def main(argv: list[str]) -> int:
