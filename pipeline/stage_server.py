@@ -26,6 +26,7 @@ then ``X`` and its wait status with its CPU seconds and peak memory (:data:`EXIT
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import gc
 import importlib
@@ -45,6 +46,7 @@ from typing import Any, NoReturn
 # ``X`` message: wait status, user + system CPU seconds, peak RSS in KiB (the child's
 # and its descendants', as ``wait4`` reports them).
 EXIT = struct.Struct("!idq")
+_PR_SET_PDEATHSIG = 1
 PID = struct.Struct("!i")
 LENGTH = struct.Struct("!I")
 MAX_REQUEST = 1 << 20
@@ -280,6 +282,7 @@ def _child(conn: socket.socket, request: dict, fds: list[int], *, close: list[in
     """Become the command: the caller's streams, directory, environment and arguments."""
     code = 1
     try:
+        _end_with_parent()
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
@@ -313,6 +316,18 @@ def _child(conn: socket.socket, request: dict, fds: list[int], *, close: list[in
         traceback.print_exc()
     _flush()
     os._exit(code)
+
+
+def _end_with_parent() -> None:
+    """SIGTERM this process when the server dies (Linux ``PR_SET_PDEATHSIG``): a killed
+    server's caller reports failure, so the command must not go on writing outputs."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the server died before that: too late to be told
+        os._exit(1)
 
 
 def _flush() -> None:

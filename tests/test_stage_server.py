@@ -119,6 +119,39 @@ def test_exit_status_and_messages_come_back_from_the_server(tmp_path, server_env
     assert res.returncode == 0 and "ingest" in res.stdout  # stdout comes back too
 
 
+def test_a_killed_server_takes_its_command_along(tmp_path, server_env, sample_corpus):
+    env, folder = server_env
+    _textmine(env, "language", "--out", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml"))
+    logs = _wait_ready(folder)
+    (server,) = (int(pid) for pid in re.findall(r"\[(\d+)\] successor ready", logs))
+    err_file = tmp_path / "stderr.txt"
+    with open(err_file, "w") as err:  # a file, not a pipe: the command holds it too
+        caller = subprocess.Popen([sys.executable, "-m", "pipeline", "ingest", "--out", str(tmp_path / "out"),
+                                   "--corpus", str(sample_corpus), "--params", str(ROOT / "params.yaml")],
+                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 60
+    while not (found := re.search(r"serving (\d+): textmine ingest", _log(folder))):
+        assert time.monotonic() < deadline and caller.poll() is None
+        time.sleep(0.05)
+    command = int(found.group(1))
+    os.kill(server, 9)
+    assert caller.wait(timeout=60) == 1
+    assert "stage server stopped" in err_file.read_text()
+    # The stage has seconds of work left (ingesting the whole sample): only the server's
+    # death can end it this soon.
+    deadline = time.monotonic() + 1.5
+    while _alive(command) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(command)  # the command went with its server
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_an_idle_server_leaves(tmp_path, server_env):
     env, folder = server_env
     env = dict(env, TEXTMINE_SERVER_IDLE="1")
