@@ -107,11 +107,12 @@ def extract_pdf(path: Path, *, ocr: OcrSettings, max_pages: int) -> PdfResult:
                 textpage = page.get_textpage()
                 try:
                     spans: list[range] = []
-                    lines = _page_lines(textpage, pdfium_c, spans=spans)
+                    raw = textpage.get_text_range()
+                    lines = _page_lines(textpage, pdfium_c, raw=raw, spans=spans)
                     if lines and is_rtl_text(" ".join(ln.text for ln in lines)):
                         lines = _rtl_lines(path, i, page, pdfium_c, textpage=textpage) or lines
                     elif lines:
-                        lines = _with_ruled_tables(lines, spans, page, textpage, pdfium_c)
+                        lines = _with_ruled_tables(lines, spans, raw, page, textpage, pdfium_c)
                 finally:
                     textpage.close()
                 n_chars = sum(len(ln.text.strip()) for ln in lines)
@@ -142,17 +143,20 @@ _MARKER = re.compile(r"(?<=[^\s\d])\d{1,3}")
 _CJK_SPACE = re.compile(r"(?<=[\u2e80-\u9fff\uff00-\uff60]) | (?=[\u2e80-\u9fff\uff00-\uff60])")
 
 
-def _page_lines(textpage, pdfium_c, *, spans: list[range] | None = None) -> list[Line]:  # noqa: ANN001
+def _page_lines(textpage, pdfium_c, *, raw: str | None = None,  # noqa: ANN001
+                spans: list[range] | None = None) -> list[Line]:
     """Lines of a page in PDFium's reading order, each with the box of its end characters.
 
     PDFium separates the lines it finds with CR LF, and the text's index i is the
     character index i, so two character boxes per line give the line's extent. Two
     repairs need the characters themselves: footnote markers (digits set in a smaller
     superscript font) are dropped, and the spaces PDFium invents between Chinese and
-    Latin runs (it sees a font change as a word gap) are removed. ``spans``, when given,
-    receives each returned line's character indices.
+    Latin runs (it sees a font change as a word gap) are removed. ``raw``: the page's
+    text, when the caller has read it; ``spans``, when given, receives each returned
+    line's character indices.
     """
-    raw = textpage.get_text_range()
+    if raw is None:
+        raw = textpage.get_text_range()
     n_chars = textpage.count_chars()
     tp = textpage.raw
     # The raw PDFium calls with reused out-parameters: pypdfium2's helpers allocate four
@@ -516,7 +520,8 @@ def _rtl_lines(path: Path, index: int, page, pdfium_c, *, textpage=None) -> list
     return lines
 
 
-def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pdfium_c) -> list[Line]:  # noqa: ANN001
+def _with_ruled_tables(lines: list[Line], spans: list[range], raw: str, page, textpage,  # noqa: ANN001
+                       pdfium_c) -> list[Line]:
     """A left-to-right page's lines with each row of a ruled table as one line.
 
     PDFium reads a table line by line across the row, so a cell whose text wraps comes
@@ -526,7 +531,7 @@ def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pd
     right, each cell's lines joined, as on right-to-left pages; the row's line takes the
     place of its first piece, so the page's reading order (its columns) is kept. Pages
     without drawn strokes cost one pass over their objects. ``spans``: each line's
-    character indices (:func:`_page_lines`).
+    character indices, ``raw`` the page's text (both as :func:`_page_lines` read them).
     """
     height = float(page.get_size()[1])
     bounds = _path_bounds(page, pdfium_c)
@@ -543,7 +548,7 @@ def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pd
         return lines
     typical = sorted(ln.size for ln in lines)[len(lines) // 2]
     row_lines = _ltr_rows(rows, [(span, k) for span, k in zip(spans, row_of, strict=True) if k is not None],
-                          textpage, pdfium_c, height, typical)
+                          raw, textpage, pdfium_c, height, typical)
     out: list[Line] = []
     placed: set[int] = set()
     for ln, k in zip(lines, row_of, strict=True):
@@ -557,15 +562,14 @@ def _with_ruled_tables(lines: list[Line], spans: list[range], page, textpage, pd
     return out
 
 
-def _ltr_rows(rows: list[_Row], pieces: list[tuple[range, int]], textpage, pdfium_c, height: float,  # noqa: ANN001
-              typical: float) -> list[Line | None]:
+def _ltr_rows(rows: list[_Row], pieces: list[tuple[range, int]], raw: str, textpage,  # noqa: ANN001
+              pdfium_c, height: float, typical: float) -> list[Line | None]:
     """One line per row (``None`` for a row without text) from the pieces of text
     PDFium read inside it: each character goes to the cell under its centre (a space
     to its predecessor's), each cell's pieces are joined as the lines of a paragraph,
     and the cells follow each other left to right. PDFium's own characters and spaces
     are kept: left-to-right text needs no reordering, and this costs a box per
     character where reading glyphs (:func:`_table_rows`) costs four calls and a sort."""
-    raw = textpage.get_text_range()
     tp = cast(textpage.raw, c_void_p)
     fns = _text_functions(pdfium_c)
     charbox = _charbox_reader(textpage.raw, pdfium_c)
