@@ -299,7 +299,9 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
     }
 
 
-def _macro_f1(gold_sets: list[set[str]], pred_sets: list[set[str]]) -> tuple[float | None, dict[str, Any]]:
+def macro_f1(gold_sets: list[set[str]], pred_sets: list[set[str]]) -> tuple[float | None, dict[str, Any]]:
+    """Macro-F1 over the labels present in gold or predictions, and each label's figures
+    (None for no documents)."""
     labels = sorted(set().union(*gold_sets, *pred_sets)) if gold_sets else []
     per = {}
     for label in labels:
@@ -336,7 +338,7 @@ def evaluate_themes(docs: pd.DataFrame, themes: pd.DataFrame, dis: _Disagreement
     for path, g, p in zip(scored["source_path"], gold_sets, pred_sets, strict=True):
         if g != p:
             dis.add(path, "themes", sorted(g), sorted(p))
-    macro, per_theme = _macro_f1(gold_sets, pred_sets)
+    macro, per_theme = macro_f1(gold_sets, pred_sets)
     # A bilingual document (gold ``en;fr``) addresses its themes in each of its
     # languages: it counts in each, not in a pseudo-language of its own.
     doc_langs = [set(_split(c)) for c in scored["lang"]]
@@ -345,7 +347,7 @@ def evaluate_themes(docs: pd.DataFrame, themes: pd.DataFrame, dis: _Disagreement
         mask = [lang in ls for ls in doc_langs]
         lang_gold = [s for s, m in zip(gold_sets, mask, strict=True) if m]
         lang_pred = [s for s, m in zip(pred_sets, mask, strict=True) if m]
-        per_lang[lang] = {"macro_f1": _macro_f1(lang_gold, lang_pred)[0], "n": len(lang_gold)}
+        per_lang[lang] = {"macro_f1": macro_f1(lang_gold, lang_pred)[0], "n": len(lang_gold)}
     return {"macro_f1": macro, "n": len(gold_sets), "per_theme": per_theme, "per_language": per_lang}
 
 
