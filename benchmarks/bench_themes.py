@@ -15,9 +15,9 @@ per theme, the sub-themes chosen and the ARI between sub-theme partitions of two
 pair is a noisy figure, as k can flip on a small theme).
 Two more figures read the per-language gap: the gap that chance alone gives at the same
 numbers of documents per language (language labels shuffled among documents of the same
-gold themes), and, where a corpus holds the same text in several
-languages (paths that differ only in a language code), how many of those translation
-groups got the same primary theme and the same theme set in every language.
+gold themes), and, where a corpus holds the same text in several languages (paths that
+differ only in a language code), how many of those translation groups got the same
+primary theme and the same theme set in every language.
 It then times the stage on a 2,000-document corpus made by recombining the paragraphs
 of the gold corpora (each synthetic document takes the paragraphs of 3 random
 documents of one language), with peak memory from ``resource.getrusage``.
