@@ -14,8 +14,8 @@ per theme, the sub-themes chosen and the ARI between sub-theme partitions of two
 (``--seed-pairs N``: of N neighbouring pairs from ``base.seed``, each and their mean; one
 pair is a noisy figure, as k can flip on a small theme).
 Two more figures read the per-language gap: the gap that chance alone gives at the same
-numbers of documents per language (language labels shuffled among documents of the same
-gold themes), and, where a corpus holds the same text in several languages (paths that
+numbers of documents per language (``theme_language_gap_chance`` of ``textmine
+evaluate``), and, where a corpus holds the same text in several languages (paths that
 differ only in a language code), how many of those translation groups got the same
 primary theme and the same theme set in every language.
 It then times the stage on a 2,000-document corpus made by recombining the paragraphs
@@ -41,7 +41,15 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from pipeline.config import Config, load_config
-from pipeline.evaluate import macro_f1, predicted_themes
+from pipeline.evaluate import (
+    CHANCE_RUNS,
+    chance_language_gaps,
+    language_gap,
+    macro_f1,
+    per_language_macro_f1,
+    predicted_themes,
+)
+from pipeline.schemas import UN_LANGUAGES
 from pipeline.themes import fit_themes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +121,6 @@ def doc_languages(
 
 
 Item = tuple[str, str, set[str], set[str]]  # (source_path, gold lang, gold themes, predicted)
-SIX = ("ar", "zh", "en", "fr", "ru", "es")
 
 
 def gold_items(themes: pd.DataFrame, documents: pd.DataFrame, gold: pd.DataFrame) -> list[Item]:
@@ -125,52 +132,19 @@ def gold_items(themes: pd.DataFrame, documents: pd.DataFrame, gold: pd.DataFrame
     ]
 
 
-def macro(sub: list[Item]) -> tuple[float, dict[str, float]]:
-    """Macro-F1 and each theme's F1, as `textmine evaluate` computes them."""
-    overall, per = macro_f1([g for _, _, g, _ in sub], [p for _, _, _, p in sub])
-    return overall or 0.0, {t: v["f1"] for t, v in per.items()}
+def _columns(items: list[Item]) -> tuple[list[set[str]], list[set[str]], list[set[str]]]:
+    """(gold sets, predicted sets, language sets) as ``pipeline.evaluate`` takes them."""
+    return [g for *_, g, _ in items], [p for *_, p in items], [set(lg.split(";")) for _, lg, *_ in items]
 
 
-def by_language(items: list[Item]) -> dict[str, list[Item]]:
-    """Items per language; a bilingual document (gold "en;fr") counts in each of its
-    languages, as in `textmine evaluate`."""
-    out: dict[str, list[Item]] = defaultdict(list)
-    for it in items:
-        for one in it[1].split(";"):
-            out[one].append(it)
-    return dict(sorted(out.items()))
-
-
-def language_gap(items: list[Item]) -> tuple[str, float]:
-    """The lowest of the six languages and how far its macro-F1 is below the overall one."""
-    per = {k: macro(v)[0] for k, v in by_language(items).items() if k in SIX}
-    worst = min(per, key=per.__getitem__)
-    return worst, macro(items)[0] - per[worst]
-
-
-def gap_by_chance(items: list[Item], *, runs: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """The ``language_gap`` that language-blind errors give at these numbers of documents:
-    its median over ``runs`` shuffles of the documents' language labels, and the share
-    of shuffles whose gap is at least the observed one.
-
-    A document swaps its language only with documents of the same gold themes, so each
-    language keeps its mix of topics and its number of documents. With five documents
-    a language, one document moves a language's macro-F1 by about 0.1: the lowest of
-    six is below the overall figure even when no language is worse served.
-    """
-    rng = np.random.default_rng(seed)
-    observed = language_gap(items)[1]
-    strata: dict[frozenset[str], list[int]] = defaultdict(list)
-    for i, (_, _, g, _) in enumerate(items):
-        strata[frozenset(g)].append(i)
-    gaps = []
-    for _ in range(runs):
-        langs = [lg for _, lg, _, _ in items]
-        for idx in strata.values():
-            for to, frm in zip(idx, rng.permutation(idx), strict=True):
-                langs[to] = items[frm][1]
-        gaps.append(language_gap([(r, lg, g, p) for (r, _, g, p), lg in zip(items, langs, strict=True)])[1])
-    return float(np.median(gaps)), float(np.mean(np.array(gaps) >= observed - 1e-12))
+def gap_by_chance(items: list[Item], *, runs: int = CHANCE_RUNS, seed: int = 0) -> tuple[float, float]:
+    """The median of ``evaluate.chance_language_gaps`` (the gap language-blind errors give
+    at these numbers of documents) and the share of its shuffles whose gap is at least
+    the observed one."""
+    cols = _columns(items)
+    gap = language_gap(*cols)
+    gaps = np.array(chance_language_gaps(*cols, runs=runs, seed=seed))
+    return float(np.median(gaps)), float(np.mean(gaps >= (gap[1] if gap else 0.0) - 1e-9))
 
 
 def theme_f1(
@@ -178,21 +152,22 @@ def theme_f1(
 ) -> dict[str, object]:
     """Document-level macro-F1 over the themes present in gold or predictions, per language and theme."""
     items = gold_items(themes, documents, gold)
-    overall, per_theme = macro(items)
-    langs = by_language(items)
+    gold_sets, pred_sets, doc_langs = _columns(items)
+    overall, per_theme = macro_f1(gold_sets, pred_sets)
+    langs = per_language_macro_f1(gold_sets, pred_sets, doc_langs)
     errors = [(rel, sorted(g), sorted(p)) for rel, _, g, p in items if g != p]
     return {
-        "macro_f1": overall,
-        "per_theme": per_theme,
-        "per_lang": {k: macro(v)[0] for k, v in langs.items()},
-        "n_lang": {k: len(v) for k, v in langs.items()},
+        "macro_f1": overall or 0.0,
+        "per_theme": {t: v["f1"] for t, v in per_theme.items()},
+        "per_lang": {k: v["macro_f1"] or 0.0 for k, v in langs.items()},
+        "n_lang": {k: v["n"] for k, v in langs.items()},
         "errors": errors,
         "n": len(items),
         "items": items,
     }
 
 
-_LANG_CODE = "(?:" + "|".join(SIX) + ")"
+_LANG_CODE = "(?:" + "|".join(UN_LANGUAGES) + ")"
 
 
 def translation_key(path: str) -> str | None:
@@ -296,12 +271,13 @@ def run_gold(
         "per language (n documents): "
         + ", ".join(f"{k} {v:.3f} (n={res['n_lang'][k]})" for k, v in res["per_lang"].items())
     )
-    if any(k in SIX for k in res["per_lang"]):
-        worst, gap = language_gap(res["items"])
+    lowest = language_gap(*_columns(res["items"]))
+    if lowest is not None:
+        worst, gap = lowest
         chance, share = gap_by_chance(res["items"], seed=cfg.base.seed)
         print(f"lowest of the six languages: {worst} {res['per_lang'][worst]:.3f}, {gap:.3f} below overall "
               f"({'within' if gap <= 0.10 else 'NOT within'} the 0.10 the issue allows); with the "
-              f"language labels shuffled the gap is {chance:.3f} (median of 1,000), and at least "
+              f"language labels shuffled the gap is {chance:.3f} (median of {CHANCE_RUNS}), and at least "
               f"{gap:.3f} in {share:.0%} of the shuffles")
     groups = translation_agreement(themes, documents)
     if groups:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config
-from pipeline.evaluate import evaluate
+from pipeline.evaluate import chance_language_gaps, evaluate, language_gap
 
 
 def _manifest(paths_ids: dict[str, str | None]) -> pd.DataFrame:
@@ -156,6 +156,37 @@ def test_evaluate_theme_scores(tables, gold):
     assert themes["per_language"]["fr"] == {"macro_f1": pytest.approx(2 / 3, abs=1e-4), "n": 2}
     assert themes["per_language"]["en"] == {"macro_f1": pytest.approx(2 / 3, abs=1e-4), "n": 2}
     assert "en;fr" not in themes["per_language"]
+
+
+def _twelve(wrong: set[int]) -> tuple[list[set[str]], list[set[str]], list[set[str]]]:
+    """Twelve documents, six in English then six in French, gold idn and ott in turn;
+    the documents in ``wrong`` are given the other of the two."""
+    gold = [{"ott"} if i % 2 else {"idn"} for i in range(12)]
+    pred = [({"idn"} if i % 2 else {"ott"}) if i in wrong else g for i, g in enumerate(gold)]
+    return gold, pred, [{"en"} if i < 6 else {"fr"} for i in range(12)]
+
+
+def test_language_gap_against_chance():
+    # All three errors in French: French is the lowest language, well below the overall
+    # figure, and shuffling the languages (which spreads the errors) gives a smaller gap.
+    one_language = _twelve({6, 7, 8})
+    lowest, gap = language_gap(*one_language)
+    assert lowest == "fr" and gap > 0.2
+    chance = chance_language_gaps(*one_language, runs=200, seed=1)
+    assert len(chance) == 200 and sorted(chance)[100] < gap / 2
+    # Four errors, two in each language: no gap, and shuffles give one.
+    spread = _twelve({0, 1, 6, 7})
+    assert language_gap(*spread)[1] == 0.0
+    assert sorted(chance_language_gaps(*spread, runs=200, seed=1))[100] > 0.0
+    # The same seed, the same shuffles.
+    assert chance == chance_language_gaps(*one_language, runs=200, seed=1)
+
+
+def test_evaluate_summary_has_the_language_gap(tables, gold):
+    summary = evaluate(tables, gold, Config())["summary"]
+    # Per language: en and fr 2/3, zh 1.0; overall 2/3 (test_evaluate_theme_scores).
+    assert summary["theme_language_gap"] == pytest.approx(0.0, abs=1e-4)
+    assert "theme_language_gap_chance" in summary
 
 
 def test_evaluate_theme_rows_are_not_rethresholded(tables, gold):
