@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.textutil import normalize_arabic
+from pipeline.textutil import HAN_CHARS, normalize_arabic
 from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
@@ -41,11 +41,10 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "entities"
 LANGS = ("ar", "zh", "en", "fr", "ru", "es")
 LABELS = {"country": "COUNTRY", "org": "ORG", "tech": "TECH", "res": "RESOLUTION", "sdg": "SDG"}
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _MARKS = "\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
 # A token is one Han character, or a run of word characters and combining marks (so an
 # Arabic word with harakat stays one token).
-_TOKEN = re.compile(rf"[{_HAN}]|(?:(?![{_HAN}])[\w{_MARKS}])+")
+_TOKEN = re.compile(rf"[{HAN_CHARS}]|(?:(?![{HAN_CHARS}])[\w{_MARKS}])+")
 _SOFT_GAP = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u00ad]*")
 _APOS = str.maketrans({"\u2019": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _AR_LETTER = re.compile(r"[\u0600-\u06ff]")

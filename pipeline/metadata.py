@@ -197,7 +197,7 @@ def read_metadata(corpus: Path, *, cache_dir: Path | None = None) -> Metadata:
     if missing:
         meta.problems.append(f"metadata.csv lacks columns {missing}")
         logger.warning("metadata.csv lacks columns %s; those fields stay empty", missing)
-    row_issues: list[tuple[int, str, str]] = []
+    row_issues: list[tuple[int, str, str, str]] = []  # (line, file, problem, its kind)
     for lineno, raw in _rows(reader, meta):
         row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
         name = row.get("file", "").replace("\\", "/")
@@ -214,23 +214,27 @@ def read_metadata(corpus: Path, *, cache_dir: Path | None = None) -> Metadata:
             respondent=row.get("respondent") or None,
             organisation=row.get("organisation") or row.get("organization") or None,
         )
+        # Each problem is its kind (what the summary of many rows counts) and a hint.
+        problems: list[tuple[str, str]] = []
         st = row.get("stakeholder_type", "")
         if st:
             out.stakeholder_type = _stakeholder(st)
             if out.stakeholder_type is None:
-                out.issues.append(f"unknown stakeholder_type {st!r} (allowed: {', '.join(STAKEHOLDER_TYPES)})")
+                problems.append((f"unknown stakeholder_type {st!r}",
+                                 f" (allowed: {', '.join(STAKEHOLDER_TYPES)})"))
         country = row.get("country", "")
         if country:
             out.country = country_to_iso3(country, cache_dir)
             if out.country is None:
-                out.issues.append(f"unknown country {country!r}")
+                problems.append((f"unknown country {country!r}", ""))
         sub = row.get("submitted", "")
         if sub:
             out.submitted = _date(sub)
             if out.submitted is None:
-                out.issues.append(f"unreadable submitted date {sub!r} (use YYYY-MM-DD)")
-        for issue in out.issues:
-            row_issues.append((lineno, key, issue))
+                problems.append((f"unreadable submitted date {sub!r}", " (use YYYY-MM-DD)"))
+        for kind, hint in problems:
+            out.issues.append(kind + hint)
+            row_issues.append((lineno, key, kind + hint, kind))
         if key in meta.rows:
             logger.warning("metadata.csv line %d: second row for %s ignored", lineno, key)
             continue
@@ -245,14 +249,14 @@ def read_metadata(corpus: Path, *, cache_dir: Path | None = None) -> Metadata:
 _LOGGED_ROW_ISSUES = 10
 
 
-def _log_row_issues(issues: list[tuple[int, str, str]]) -> None:
-    for lineno, key, issue in issues[:_LOGGED_ROW_ISSUES]:
+def _log_row_issues(issues: list[tuple[int, str, str, str]]) -> None:
+    for lineno, key, issue, _kind in issues[:_LOGGED_ROW_ISSUES]:
         logger.warning("metadata.csv line %d (%s): %s", lineno, key, issue)
     rest = issues[_LOGGED_ROW_ISSUES:]
     if rest:
         kinds: dict[str, list[int]] = {}
-        for lineno, _key, issue in rest:
-            kinds.setdefault(issue.split(" (allowed:")[0], []).append(lineno)
+        for lineno, _key, _issue, kind in rest:
+            kinds.setdefault(kind, []).append(lineno)
         listed = "; ".join(
             f"{kind}: {len(lines)} row{'s' if len(lines) > 1 else ''} (line{'s' if len(lines) > 1 else ''} "
             f"{', '.join(map(str, lines[:5]))}{', ...' if len(lines) > 5 else ''})"

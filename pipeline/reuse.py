@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline.textutil import nfkc, normalize_arabic
+from pipeline.textutil import HAN, nfkc, normalize_arabic
 from pipeline.yamldata import load_yaml
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,6 @@ THEMES_DIR = Path(__file__).parent / "data" / "themes"
 # libyaml's safe loader reads the theme files ten times faster than the pure-Python one.
 _MAX32 = np.uint64(0xFFFFFFFF)
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 # A resolution cited by number, in the six languages.
 _RES_REF = re.compile(
@@ -88,7 +87,7 @@ def is_han(text: str, lang: str | None = None) -> bool:
     # Other languages are checked by script too: a Chinese paragraph inside an English
     # response must still be shingled by characters.
     head = text[:2000]
-    han = len(_HAN_RE.findall(head))
+    han = len(HAN.findall(head))
     return han > 0 and han >= 0.3 * len(_LETTER_RE.findall(head))
 
 
@@ -110,9 +109,9 @@ def passage_features(text: str, *, lang: str | None = None, word_n: int = 2, cha
     """The word count (two Han characters count as one word) and the shingle hashes."""
     norm = normalize_for_shingles(text)
     if is_han(norm, lang):
-        han = "".join(_HAN_RE.findall(norm))
+        han = "".join(HAN.findall(norm))
         grams = [han[i:i + char_n] for i in range(max(0, len(han) - char_n + 1))]
-        words = _WORD_RE.findall(_HAN_RE.sub(" ", norm))
+        words = _WORD_RE.findall(HAN.sub(" ", norm))
         tokens = grams + [" ".join(words[i:i + word_n]) for i in range(max(0, len(words) - word_n + 1))]
         n_words = len(han) // 2 + len(words)
     else:

@@ -33,6 +33,12 @@ _SCRIPT_RANGES: tuple[tuple[str, int, int], ...] = (
 )
 
 
+# The Han blocks of the Basic Multilingual Plane, as the body of a regex character class:
+# the tokenisers, the seed matcher and the gazetteer treat each such character alike.
+HAN_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+HAN = re.compile(f"[{HAN_CHARS}]")
+
+
 def char_script(ch: str) -> str | None:
     """The script of one letter, or None for digits, punctuation and spaces."""
     if not ch.isalpha():

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from pipeline.schemas import UN_LANGUAGES
+from pipeline.textutil import HAN
 from pipeline.tokenize import fold_text, match_keys, zh_word_bounds
 from pipeline.yamldata import load_yaml
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 FALLBACK_THEME = "other"
 DISCOVER = "discover"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class ThemeFileError(ValueError):
@@ -254,7 +254,7 @@ class Matcher:
             for t in terms:
                 esc = re.escape(t)
                 # Latin acronyms inside Chinese text must not match inside longer words.
-                parts.append(esc if _HAN.search(t) else rf"(?<![a-z0-9]){esc}(?![a-z0-9])")
+                parts.append(esc if HAN.search(t) else rf"(?<![a-z0-9]){esc}(?![a-z0-9])")
             self._zh_re = re.compile("|".join(parts)) if parts else re.compile(r"(?!x)x")
         return self._zh_re
 
@@ -266,7 +266,7 @@ class Matcher:
         pos = 0
         while (mo := pattern.search(folded, pos)) is not None:
             start = mo.start()
-            if start and _HAN.match(folded, start - 1) and _HAN.match(folded, start):
+            if start and HAN.match(folded, start - 1) and HAN.match(folded, start):
                 bounds = bounds or zh_word_bounds(folded)
                 # The longest term here that does not bridge two words, if any (terms
                 # are tried longest first; ``endpos`` rules the longer ones out).

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import snowballstemmer
 
-from pipeline.textutil import dominant_script, nfkc, normalize_arabic
+from pipeline.textutil import HAN, dominant_script, nfkc, normalize_arabic
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ _SCRIPT_LANG = {"Han": "zh", "Arabic": "ar", "Cyrillic": "ru"}
 # "e-waste" -> e, waste) so that seed terms and texts break the same way.
 _WORD = re.compile(r"\w+")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Arabic: the article, with the clitics that stack before it ("والانترنت", "بالانترنت",
 # "للانترنت"), is stripped here, before Snowball. Snowball strips a bare article itself,
 # but then applies its suffix rules to a different length, so the definite form and the
@@ -248,7 +247,7 @@ def _analyze_zh(text: str, stops: frozenset[str]) -> list[tuple[str, str]]:
         word = piece.strip().lower()
         if not word:
             continue
-        if _HAN.search(word) is None:
+        if HAN.search(word) is None:
             # Latin words and numbers inside Chinese text: split as any other script.
             out.extend((w, w) for w in _WORD.findall(word) if _keep(w, stops))
         elif _keep(word, stops):

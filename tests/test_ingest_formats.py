@@ -192,15 +192,19 @@ def test_ingest_formats_repeated_metadata_problems_are_summed_up(tmp_path: Path,
     from pipeline.metadata import read_metadata
 
     rows = ["file,respondent,organisation,stakeholder_type,country,submitted"]
-    rows += [f"r{i:02d}.txt,,,NGO,{'Atlantis' if i % 3 == 0 else 'Kenya'}," for i in range(30)]
+    rows += [f"r{i:02d}.txt,,,NGO,{'Atlantis' if i % 3 == 0 else 'Kenya'},{'soon' if i >= 25 else ''}"
+             for i in range(30)]
     (tmp_path / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="pipeline.metadata"):
         meta = read_metadata(tmp_path)
-    # Every row keeps its own problems; the log names the first ten, then sums up by kind.
-    assert sum(len(m.issues) for m in meta.rows.values()) == 40
+    # Every row keeps its own problems, with its hint; the log names the first ten, then
+    # sums up by kind (the value, not the hint).
+    assert sum(len(m.issues) for m in meta.rows.values()) == 45
+    assert meta.rows["r29.txt"].issues[-1] == "unreadable submitted date 'soon' (use YYYY-MM-DD)"
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 11
     assert messages[0].startswith("metadata.csv line 2 (r00.txt): unknown stakeholder_type 'NGO'")
-    assert "30 more row problems" in messages[-1]
+    assert "35 more row problems" in messages[-1]
     assert "unknown stakeholder_type 'NGO': 23 rows" in messages[-1]
     assert "unknown country 'Atlantis': 7 rows (lines 11, 14" in messages[-1]
+    assert "unreadable submitted date 'soon': 5 rows (lines 27, 28" in messages[-1]
