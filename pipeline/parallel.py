@@ -272,7 +272,10 @@ def _map_dask(fn: Callable[[T], R], items: list[T], *, compute: ComputeConfig, d
             try:
                 results = fut.result()
             except KilledWorker as exc:
-                raise WorkerCrashError(_crash_message(desc, idx * chunksize, items, exc)) from exc
+                # Tasks queued on the dying worker die with it (with retries off, each is
+                # a KilledWorker): the first one here is not necessarily the culprit.
+                raise WorkerCrashError(_crash_message(desc, idx * chunksize, items, exc,
+                                                      exact=False)) from exc
             fut.release()
             yield from results
     finally:

@@ -158,5 +158,8 @@ def test_parallel_backends_local_worker_crash_is_clear() -> None:
 
 
 def test_parallel_backends_dask_worker_crash_is_clear(backends: dict[str, ComputeConfig]) -> None:
-    with pytest.raises(WorkerCrashError, match="item 3"):
+    # Item 3 kills its worker. Items queued on that worker die with it, and the first of
+    # them may be the first one the caller waits for (item 1 or 2 in about one run in
+    # four on 2 cores): never a later item, and the message says it may be another.
+    with pytest.raises(WorkerCrashError, match=r"died while computing item [0-3] \([0-3]\) or one computed beside it"):
         list(map_ordered(_die_on_3, list(range(8)), compute=backends["dask"], desc="crash"))
