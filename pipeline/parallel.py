@@ -314,14 +314,23 @@ def limit_math_threads() -> int:
     Returns:
         The thread limit applied.
     """
-    import os
-
     from threadpoolctl import threadpool_limits
 
+    limit = set_math_thread_variables()
+    threadpool_limits(limits=limit)
+    return limit
+
+
+def set_math_thread_variables() -> int:
+    """The environment half of :func:`limit_math_threads`: the variables the maths
+    libraries read when they load (the stage server sets them before it imports numpy).
+
+    Returns:
+        The thread limit.
+    """
     limit = int(os.environ.get("OMP_NUM_THREADS") or 1)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, str(limit))
-    threadpool_limits(limits=limit)
     return limit
 
 

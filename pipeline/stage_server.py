@@ -388,9 +388,9 @@ def main(argv: list[str]) -> int:
         pass
     # The thread limits every command sets (pipeline.parallel.limit_math_threads), before
     # numpy loads OpenBLAS: its children then start with one BLAS thread, as commands do.
-    limit = os.environ.get("OMP_NUM_THREADS") or "1"
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, limit)
+    from pipeline.parallel import set_math_thread_variables
+
+    set_math_thread_variables()
     _import_quietly(FIRST_IMPORTS)
     try:
         sock_path.unlink()
