@@ -974,7 +974,7 @@ class _LabelIndex:
     """
 
     def __init__(self, segs: Sequence[_Seg], idx: list[int], labels: np.ndarray,
-                 names: list[str] | None = None) -> None:
+                 names: list[str]) -> None:
         self.segs = segs
         self.df: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
         self.lang_df: dict[str, Counter[str]] = defaultdict(Counter)
@@ -986,7 +986,7 @@ class _LabelIndex:
         # words, and the words: found once, not once per sub-theme and language (a scan
         # of every feature name each time was most of the labelling).
         found: dict[str, tuple[list[int], list[str]]] = defaultdict(lambda: ([], []))
-        for j, name in enumerate(names or []):
+        for j, name in enumerate(names):
             lang, sep, key = name.partition(":")
             if sep:
                 found[lang][0].append(j)
@@ -1056,17 +1056,14 @@ def _describe(
     cluster_no: int,
     n_terms: int,
     n_rep: int,
-    names: list[str] | None = None,
     *,
-    index: _LabelIndex | None = None,
+    index: _LabelIndex,
 ) -> dict[str, Any]:
     """Label, size, languages and representative segments of sub-theme ``cluster_no``.
 
-    ``index`` is the partition's :class:`_LabelIndex`; pass one built for all of its
-    sub-themes (it is built here otherwise).
+    ``index`` is the partition's :class:`_LabelIndex`, built once for all of its
+    sub-themes.
     """
-    if index is None:
-        index = _LabelIndex(segs, idx, part.labels, names)
     labels = part.labels.tolist()
     members = [i for i, lab in zip(idx, labels, strict=True) if lab == cluster_no]
     langs = Counter(segs[i].lang for i in members)
@@ -1082,7 +1079,7 @@ def _describe(
             if lab != cluster_no and segs[i].lang == lang
         ]
         terms: list[str] = []
-        if part.components is not None and names is not None and part.k > 1:
+        if part.components is not None and part.k > 1:
             terms = _nmf_terms(
                 index,
                 cluster_no,
@@ -1160,7 +1157,7 @@ def _subthemes_all(
         for c in range(part.k):
             sub_id = f"{theme}.{c + 1:02d}"
             desc = _describe(
-                segs, idx, part, c, tcfg.label_terms, tcfg.representatives, names, index=index
+                segs, idx, part, c, tcfg.label_terms, tcfg.representatives, index=index
             )
             rows.append(
                 {
@@ -1248,7 +1245,7 @@ def _discover(
     index = _LabelIndex(segs, idx, part.labels, names)
     for c in range(part.k):
         theme_label[f"topic_{c + 1:02d}"] = _describe(
-            segs, idx, part, c, tcfg.label_terms, 0, names, index=index
+            segs, idx, part, c, tcfg.label_terms, 0, index=index
         )["label"]
     for r in sub_rows:
         r["criterion"] = f"discovered theme: {theme_label.get(r['theme'], '')}; " + r["criterion"]
